@@ -1,0 +1,64 @@
+# Class Management Service — developer commands. `make run` and `make test` are the quick start.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+LOCAL := .local
+PDM_VENV := $(LOCAL)/pdm-venv
+PDM := $(shell command -v pdm 2>/dev/null || echo $(PDM_VENV)/bin/pdm)
+VENV := .venv
+PY := $(VENV)/bin/python
+SERVICES_ENV := $(LOCAL)/services.env
+export PDM_CHECK_UPDATE := false
+export PYTHONPATH := $(CURDIR)/libs:$(CURDIR)/services
+
+.PHONY: help install services services-down lint format typecheck pytest test run migrate bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(PDM_VENV)/bin/pdm:
+	@mkdir -p $(LOCAL)
+	$(PYTHON) -m venv $(PDM_VENV)
+	# pdm 2.29 breaks with hishel 2.x (AttributeError SyncSqliteStorage); pin it below 2.
+	$(PDM_VENV)/bin/pip install -q --disable-pip-version-check pdm "hishel<2"
+
+$(VENV)/.installed: pyproject.toml pdm.lock | $(PDM)
+	$(PDM) install -G :all --frozen-lockfile
+	@touch $@
+
+install: $(VENV)/.installed ## install the locked dependencies into .venv (bootstraps pdm)
+
+services: ## install if missing and start PostgreSQL, Redis and Kafka on 127.0.0.1
+	@bash scripts/services.sh up
+
+services-down: ## stop the local PostgreSQL, Redis and Kafka
+	@bash scripts/services.sh down
+
+lint: install ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install ## apply ruff formatting and safe fixes
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+typecheck: install ## mypy --strict on the libs and the service
+	$(VENV)/bin/mypy libs/common_core libs/huleedu_service_libs services/class_management_service
+
+pytest: install ## run the test suite against the services in .local/services.env
+	source $(SERVICES_ENV) && $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test: install services lint typecheck pytest ## everything CI runs
+
+run: install ## serve on :5002 (embedded PostgreSQL when nothing is configured)
+	$(PY) -m class_management_service serve
+
+migrate: install ## apply Alembic migrations to CLASS_MANAGEMENT_SERVICE_DATABASE_URL
+	$(PY) -m class_management_service migrate
+
+bench: install services ## benchmarks against real services; JSON in bench/results/
+	source $(SERVICES_ENV) && $(PY) -m bench
+
+clean: services-down ## stop services and remove local state
+	rm -rf $(LOCAL) .run

@@ -1,0 +1,1 @@
+"""Platform contracts shared by HuleEdu services: envelope, events, topics, error codes."""

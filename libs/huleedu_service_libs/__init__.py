@@ -1,0 +1,1 @@
+"""Reusable parts of HuleEdu services: typed Quart app, error handling, outbox relay, clients."""
