@@ -1,0 +1,35 @@
+"""Errors the domain and its adapters raise; each renders as the standard error body."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from huleedu_service_libs.errors import HuleEduError, conflict, not_found
+
+
+class EmailAlreadyUsed(HuleEduError):
+    """The teacher already has a student with this e-mail (``uix_student_email_user``)."""
+
+    def __init__(self, email: str) -> None:
+        base = conflict("email", email, "A student with this e-mail already exists")
+        super().__init__(base.code, base.message, details=base.details, status_code=409)
+
+
+class EnrolmentConflict(HuleEduError):
+    """A concurrent request enrolled the same student in the same class first."""
+
+    def __init__(self, class_id: UUID) -> None:
+        base = conflict("class_id", str(class_id), "The student is already enrolled in this class")
+        super().__init__(base.code, base.message, details=base.details, status_code=409)
+
+
+class ClassNotFound(HuleEduError):
+    def __init__(self, class_id: UUID | str) -> None:
+        base = not_found("class", str(class_id))
+        super().__init__(base.code, base.message, details=base.details)
+
+
+class StudentNotFound(HuleEduError):
+    def __init__(self, student_id: UUID | str) -> None:
+        base = not_found("student", str(student_id))
+        super().__init__(base.code, base.message, details=base.details)
