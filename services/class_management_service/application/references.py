@@ -1,0 +1,43 @@
+"""Checks that class ids named in a request body belong to the caller (``unknown_reference``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from huleedu_service_libs.errors import field_error, validation_error
+
+from class_management_service.application.ports import ClassRepository
+from class_management_service.domain.models import SchoolClass
+
+
+def first_occurrences(field: str, ids: Sequence[UUID] | None) -> dict[UUID, str]:
+    """Collapse duplicates, remembering the request path of each id's first occurrence."""
+    seen: dict[UUID, str] = {}
+    for index, item in enumerate(ids or ()):
+        seen.setdefault(item, f"{field}.{index}")
+    return seen
+
+
+async def require_owned_classes(
+    classes: ClassRepository, owner_id: str, *fields: dict[UUID, str]
+) -> dict[UUID, SchoolClass]:
+    """Load every referenced class; report all missing or foreign ones together."""
+    wanted: dict[UUID, str] = {}
+    for mapping in fields:
+        for class_id, path in mapping.items():
+            wanted.setdefault(class_id, path)
+    if not wanted:
+        return {}
+    found = await classes.get_many(owner_id, wanted.keys())
+    errors = [
+        field_error(path, "class does not exist", id=str(class_id))
+        for mapping in fields
+        for class_id, path in mapping.items()
+        if class_id not in found
+    ]
+    if errors:
+        raise validation_error(
+            "unknown_reference", "Referenced classes do not exist", errors=errors
+        )
+    return found
