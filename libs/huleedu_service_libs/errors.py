@@ -51,12 +51,12 @@ def field_error(field: str, message: str, **extra: Any) -> dict[str, Any]:
 
 
 def validation_error(reason: str, message: str, **details: Any) -> HuleEduError:
-    return HuleEduError(
-        ErrorCode.VALIDATION_ERROR, message, details={"reason": reason, **details}
-    )
+    return HuleEduError(ErrorCode.VALIDATION_ERROR, message, details={"reason": reason, **details})
 
 
-def invalid_body(errors: list[dict[str, Any]], message: str = "Request body is invalid") -> HuleEduError:
+def invalid_body(
+    errors: list[dict[str, Any]], message: str = "Request body is invalid"
+) -> HuleEduError:
     return validation_error("invalid_body", message, errors=errors)
 
 

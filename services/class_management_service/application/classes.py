@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
-from common_core.courses import Course
-
 from class_management_service.application.context import Actor
 from class_management_service.application.outbox_messages import OutboxMessages
 from class_management_service.application.ports import Clock, UnitOfWork
 from class_management_service.domain.errors import ClassNotFound
 from class_management_service.domain.models import Page, SchoolClass, Student
+from common_core.courses import Course
 
 
 class ClassUseCases:
@@ -42,9 +41,9 @@ class ClassUseCases:
             raise ClassNotFound(class_id)
         return school_class
 
-    async def list(self, actor: Actor, *, limit: int, offset: int) -> Page[SchoolClass]:
+    async def list_page(self, actor: Actor, *, limit: int, offset: int) -> Page[SchoolClass]:
         async with self._uow as uow:
-            return await uow.classes.list(actor.teacher_id, limit=limit, offset=offset)
+            return await uow.classes.list_page(actor.teacher_id, limit=limit, offset=offset)
 
     async def update(
         self, actor: Actor, class_id: UUID, *, name: str | None, course: Course | None

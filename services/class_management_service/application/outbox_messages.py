@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from class_management_service.application.context import Actor
+from class_management_service.domain.models import SchoolClass, Student
 from common_core import notifications
 from common_core.events import (
     ClassCreatedV1,
@@ -17,9 +19,6 @@ from common_core.events import (
 )
 from common_core.notifications import TeacherNotification
 from huleedu_service_libs.outbox.message import OutboxMessage
-
-from class_management_service.application.context import Actor
-from class_management_service.domain.models import SchoolClass, Student
 
 
 @dataclass(frozen=True)

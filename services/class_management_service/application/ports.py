@@ -8,9 +8,8 @@ from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
-from huleedu_service_libs.outbox.message import OutboxMessage
-
 from class_management_service.domain.models import Page, SchoolClass, Student
+from huleedu_service_libs.outbox.message import OutboxMessage
 
 
 class Clock(Protocol):
@@ -34,7 +33,7 @@ class ClassRepository(Protocol):
         """The subset of ``class_ids`` that exist and belong to ``owner_id``."""
         ...
 
-    async def list(self, owner_id: str, *, limit: int, offset: int) -> Page[SchoolClass]:
+    async def list_page(self, owner_id: str, *, limit: int, offset: int) -> Page[SchoolClass]:
         """Ordered ``created_at DESC, id DESC``."""
         ...
 
@@ -70,7 +69,7 @@ class StudentRepository(Protocol):
         """The owner's students having any of ``emails`` (lower-case), keyed by e-mail."""
         ...
 
-    async def list(
+    async def list_page(
         self,
         owner_id: str,
         *,

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from huleedu_service_libs.errors import field_error, validation_error
-
 from class_management_service.application.ports import ClassRepository
 from class_management_service.domain.models import SchoolClass
+from huleedu_service_libs.errors import field_error, validation_error
 
 
 def first_occurrences(field: str, ids: Sequence[UUID] | None) -> dict[UUID, str]:

@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID, uuid4
 
-from huleedu_service_libs.errors import field_error, invalid_body
-
 from class_management_service.application.context import Actor
 from class_management_service.application.outbox_messages import OutboxMessages
 from class_management_service.application.ports import Clock, UnitOfWork
@@ -17,6 +15,7 @@ from class_management_service.application.references import (
 )
 from class_management_service.domain.errors import ClassNotFound, StudentNotFound
 from class_management_service.domain.models import Page, Student, default_legal_name
+from huleedu_service_libs.errors import field_error, invalid_body
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,7 @@ class StudentUseCases:
             raise StudentNotFound(student_id)
         return student
 
-    async def list(
+    async def list_page(
         self,
         actor: Actor,
         *,
@@ -91,7 +90,7 @@ class StudentUseCases:
                 owned = await uow.classes.get(class_id, owner_id=actor.teacher_id)
                 if owned is None:
                     raise ClassNotFound(class_id)
-            return await uow.students.list(
+            return await uow.students.list_page(
                 actor.teacher_id, class_id=class_id, query=query, limit=limit, offset=offset
             )
 
@@ -105,14 +104,10 @@ class StudentUseCases:
                 [field_error(path, "must not also be in add_class_ids") for path in overlap]
             )
         async with self._uow as uow:
-            student = await uow.students.get(
-                student_id, owner_id=actor.teacher_id, for_update=True
-            )
+            student = await uow.students.get(student_id, owner_id=actor.teacher_id, for_update=True)
             if student is None:
                 raise StudentNotFound(student_id)
-            classes = await require_owned_classes(
-                uow.classes, actor.teacher_id, to_add, to_remove
-            )
+            classes = await require_owned_classes(uow.classes, actor.teacher_id, to_add, to_remove)
             current = set(student.class_ids)
             enrolled = sorted(class_id for class_id in to_add if class_id not in current)
             left = sorted(class_id for class_id in to_remove if class_id in current)
@@ -148,9 +143,7 @@ class StudentUseCases:
 
     async def delete(self, actor: Actor, student_id: UUID) -> None:
         async with self._uow as uow:
-            student = await uow.students.get(
-                student_id, owner_id=actor.teacher_id, for_update=True
-            )
+            student = await uow.students.get(student_id, owner_id=actor.teacher_id, for_update=True)
             if student is None:
                 raise StudentNotFound(student_id)
             await uow.students.delete(student)

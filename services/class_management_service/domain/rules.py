@@ -11,7 +11,9 @@ _CANONICAL_UUID = re.compile(
 # Local part and domain labels as RFC 5322 "dot-atom" text; no quoted local parts, which no
 # school roster uses and which would make the lower-casing rule ambiguous.
 _LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
-_DOMAIN_LABEL = re.compile(r"[A-Za-z0-9\u00a1-\uffff]([A-Za-z0-9\u00a1-\uffff-]{0,61}[A-Za-z0-9\u00a1-\uffff])?")
+_DOMAIN_LABEL = re.compile(
+    r"[A-Za-z0-9\u00a1-\uffff]([A-Za-z0-9\u00a1-\uffff-]{0,61}[A-Za-z0-9\u00a1-\uffff])?"
+)
 
 MAX_EMAIL_LENGTH = 255
 

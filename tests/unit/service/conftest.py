@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
-from huleedu_service_libs.clock import FixedClock
 
 from class_management_service.adapters.memory.store import InMemoryStore
 from class_management_service.adapters.memory.unit_of_work import InMemoryUnitOfWork
@@ -15,6 +14,7 @@ from class_management_service.application.classes import ClassUseCases
 from class_management_service.application.context import Actor
 from class_management_service.application.outbox_messages import NotificationPolicy, OutboxMessages
 from class_management_service.application.students import StudentUseCases
+from huleedu_service_libs.clock import FixedClock
 
 
 @pytest.fixture

@@ -5,14 +5,14 @@ from __future__ import annotations
 from uuid import uuid4
 
 import pytest
-from common_core.courses import course_by_code
-from huleedu_service_libs.errors import HuleEduError
 
 from class_management_service.adapters.memory.store import InMemoryStore
 from class_management_service.application.bulk_import import BulkImport, ImportRow
 from class_management_service.application.classes import ClassUseCases
 from class_management_service.application.context import Actor
 from class_management_service.application.students import PersonName, StudentUseCases
+from common_core.courses import course_by_code
+from huleedu_service_libs.errors import HuleEduError
 
 
 async def test_import_creates_enrols_and_recognises_existing_students(
@@ -23,7 +23,9 @@ async def test_import_creates_enrols_and_recognises_existing_students(
     teacher: Actor,
 ) -> None:
     target = await classes.create(teacher, "9B", course_by_code("ENG5"))
-    enrolled = await students.create(teacher, PersonName("Anna", "L"), "anna@example.com", [target.id])
+    enrolled = await students.create(
+        teacher, PersonName("Anna", "L"), "anna@example.com", [target.id]
+    )
     elsewhere = await students.create(teacher, PersonName("Sara", "B"), "sara@example.com", None)
     before = len(store.tables.outbox)
 
@@ -54,7 +56,11 @@ async def test_import_creates_enrols_and_recognises_existing_students(
 
 
 async def test_import_into_foreign_class_is_not_found_and_writes_nothing(
-    classes: ClassUseCases, bulk: BulkImport, store: InMemoryStore, teacher: Actor, other_teacher: Actor
+    classes: ClassUseCases,
+    bulk: BulkImport,
+    store: InMemoryStore,
+    teacher: Actor,
+    other_teacher: Actor,
 ) -> None:
     foreign = await classes.create(other_teacher, "9X", course_by_code("ENG5"))
     before = (len(store.tables.students), len(store.tables.outbox))

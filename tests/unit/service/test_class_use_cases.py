@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from common_core.courses import course_by_code
-from huleedu_service_libs.clock import FixedClock
-from huleedu_service_libs.errors import HuleEduError
 
 from class_management_service.adapters.memory.store import InMemoryStore
 from class_management_service.application.classes import ClassUseCases
 from class_management_service.application.context import Actor
+from common_core.courses import course_by_code
+from huleedu_service_libs.clock import FixedClock
+from huleedu_service_libs.errors import HuleEduError
 
 
 def outbox_types(store: InMemoryStore) -> list[tuple[str, str]]:
@@ -47,7 +47,11 @@ async def test_other_teacher_cannot_read_update_or_delete_class(
         with pytest.raises(HuleEduError) as caught:
             await attempt
         assert caught.value.status_code == 404
-        assert caught.value.details == {"reason": "not_found", "resource": "class", "id": str(created.id)}
+        assert caught.value.details == {
+            "reason": "not_found",
+            "resource": "class",
+            "id": str(created.id),
+        }
     assert (await classes.get(teacher, created.id)).name == "9B"
 
 
@@ -88,8 +92,8 @@ async def test_list_is_newest_first_with_total(
         clock.advance(timedelta(seconds=1))
     await classes.create(other_teacher, "not mine", course_by_code("ENG5"))
 
-    page = await classes.list(teacher, limit=2, offset=0)
+    page = await classes.list_page(teacher, limit=2, offset=0)
 
     assert [c.name for c in page.items] == ["class 2", "class 1"]
     assert page.total == 3
-    assert (await classes.list(teacher, limit=2, offset=10)).items == []
+    assert (await classes.list_page(teacher, limit=2, offset=10)).items == []

@@ -6,9 +6,6 @@ from datetime import timedelta
 from uuid import uuid4
 
 import pytest
-from common_core.courses import course_by_code
-from huleedu_service_libs.clock import FixedClock
-from huleedu_service_libs.errors import HuleEduError
 
 from class_management_service.adapters.memory.store import InMemoryStore
 from class_management_service.application.classes import ClassUseCases
@@ -18,6 +15,9 @@ from class_management_service.application.students import (
     StudentChanges,
     StudentUseCases,
 )
+from common_core.courses import course_by_code
+from huleedu_service_libs.clock import FixedClock
+from huleedu_service_libs.errors import HuleEduError
 
 
 async def test_create_student_enrols_and_notifies_per_class(
@@ -27,7 +27,10 @@ async def test_create_student_enrols_and_notifies_per_class(
     second = await classes.create(teacher, "9B", course_by_code("ENG5"))
 
     student = await students.create(
-        teacher, PersonName("Anna", "Lindqvist"), "anna@example.com", [second.id, first.id, first.id]
+        teacher,
+        PersonName("Anna", "Lindqvist"),
+        "anna@example.com",
+        [second.id, first.id, first.id],
     )
 
     assert student.class_ids == sorted([first.id, second.id])
@@ -56,7 +59,7 @@ async def test_foreign_and_missing_class_ids_are_unknown_references(
         {"field": "class_ids.1", "message": "class does not exist", "id": str(foreign.id)},
         {"field": "class_ids.2", "message": "class does not exist", "id": str(missing)},
     ]
-    assert (await students.list(teacher, class_id=None, query=None, limit=20, offset=0)).total == 0
+    assert (await students.list_page(teacher, class_id=None, query=None, limit=20, offset=0)).total == 0
 
 
 async def test_duplicate_email_is_a_conflict_and_writes_nothing(
@@ -69,7 +72,11 @@ async def test_duplicate_email_is_a_conflict_and_writes_nothing(
         await students.create(teacher, PersonName("C", "D"), "a@example.com", None)
 
     assert caught.value.status_code == 409
-    assert caught.value.details == {"reason": "conflict", "field": "email", "value": "a@example.com"}
+    assert caught.value.details == {
+        "reason": "conflict",
+        "field": "email",
+        "value": "a@example.com",
+    }
     assert len(store.tables.outbox) == rows_before
     # Another teacher may use the same address.
     await students.create(other_teacher, PersonName("C", "D"), "a@example.com", None)
@@ -125,8 +132,8 @@ async def test_query_filter_is_literal_and_case_insensitive(
     await students.create(teacher, PersonName("Anna", "Lindqvist"), "anna_l@example.com", None)
     await students.create(teacher, PersonName("Annabel", "Berg"), "annab@example.com", None)
 
-    found = await students.list(teacher, class_id=None, query="ANNA L", limit=20, offset=0)
-    underscore = await students.list(teacher, class_id=None, query="a_l", limit=20, offset=0)
+    found = await students.list_page(teacher, class_id=None, query="ANNA L", limit=20, offset=0)
+    underscore = await students.list_page(teacher, class_id=None, query="a_l", limit=20, offset=0)
 
     assert [s.last_name for s in found.items] == ["Lindqvist"]
     assert [s.last_name for s in underscore.items] == ["Lindqvist"]

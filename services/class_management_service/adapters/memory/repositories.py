@@ -7,9 +7,6 @@ from dataclasses import replace
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from common_core.topics import SYSTEM_TIMEOUT
-from huleedu_service_libs.outbox.message import OutboxMessage
-
 from class_management_service.adapters.memory.store import (
     ClassRow,
     OutboxRow,
@@ -19,6 +16,8 @@ from class_management_service.adapters.memory.store import (
 from class_management_service.application.ports import Clock
 from class_management_service.domain.errors import EmailAlreadyUsed, EnrolmentConflict
 from class_management_service.domain.models import Page, SchoolClass, Student
+from common_core.topics import SYSTEM_TIMEOUT
+from huleedu_service_libs.outbox.message import OutboxMessage
 
 
 def placeholder_email(class_id: UUID) -> str:
@@ -75,7 +74,7 @@ class InMemoryClassRepository:
                 found[class_id] = self._to_domain(row)
         return found
 
-    async def list(self, owner_id: str, *, limit: int, offset: int) -> Page[SchoolClass]:
+    async def list_page(self, owner_id: str, *, limit: int, offset: int) -> Page[SchoolClass]:
         rows = sorted(
             (row for row in self._t.classes.values() if row.owner_id == owner_id),
             key=lambda row: _newest_first(row.created_at, row.id),
@@ -106,7 +105,9 @@ class InMemoryClassRepository:
             if enrolled_class == class_id
             and self._t.students[student_id].owner_id != SYSTEM_TIMEOUT
         ]
-        return sorted(students, key=lambda s: (s.last_name.lower(), s.first_name.lower(), str(s.id)))
+        return sorted(
+            students, key=lambda s: (s.last_name.lower(), s.first_name.lower(), str(s.id))
+        )
 
 
 def _student(tables: Tables, row: StudentRow) -> Student:
@@ -142,7 +143,11 @@ class InMemoryStudentRepository:
         if student.email is None:
             return
         for row in self._t.students.values():
-            if row.id != student.id and row.owner_id == student.owner_id and row.email == student.email:
+            if (
+                row.id != student.id
+                and row.owner_id == student.owner_id
+                and row.email == student.email
+            ):
                 raise EmailAlreadyUsed(student.email)
 
     def _put(self, student: Student) -> None:
@@ -183,7 +188,7 @@ class InMemoryStudentRepository:
             if row.owner_id == owner_id and row.email is not None and row.email in wanted
         }
 
-    async def list(
+    async def list_page(
         self,
         owner_id: str,
         *,

@@ -1,4 +1,4 @@
-"""Bulk-import bodies (JSON array or RFC 4180 CSV) turned into validated rows, all errors at once."""
+"""Bulk-import bodies (a JSON array or RFC 4180 CSV) as validated rows, all errors at once."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import csv
 import io
 from typing import Any
 
-from huleedu_service_libs.errors import field_error, invalid_body, validation_error
 from pydantic import ValidationError
 
 from class_management_service.application.bulk_import import MAX_IMPORT_ROWS, ImportRow
 from class_management_service.entrypoints.http.schemas import ImportRowBody
+from huleedu_service_libs.errors import field_error, invalid_body, validation_error
 
 CSV_HEADERS = (
     ("first_name", "last_name", "email"),

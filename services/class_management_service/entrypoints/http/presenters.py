@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from common_core.timeutil import to_iso_z
-
 from class_management_service.domain.models import Page, SchoolClass, Student
+from common_core.timeutil import to_iso_z
 
 
 def class_json(school_class: SchoolClass) -> dict[str, Any]:

@@ -1,0 +1,77 @@
+"""Dishka providers: one container per process, storage chosen by settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from dishka import AsyncContainer, Provider, Scope, from_context, make_async_container, provide
+from quart_dishka import QuartProvider
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from class_management_service.adapters.db.engine import create_engine, create_sessionmaker
+from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
+from class_management_service.adapters.memory.store import InMemoryStore
+from class_management_service.adapters.memory.unit_of_work import InMemoryUnitOfWork
+from class_management_service.application.bulk_import import BulkImport
+from class_management_service.application.classes import ClassUseCases
+from class_management_service.application.outbox_messages import NotificationPolicy, OutboxMessages
+from class_management_service.application.ports import Clock, UnitOfWork
+from class_management_service.application.students import StudentUseCases
+from class_management_service.config import Settings
+from huleedu_service_libs.clock import SystemClock
+
+
+class CoreProvider(Provider):
+    """Settings, clock, outbox rendering and the use cases, whatever the storage."""
+
+    settings = from_context(provides=Settings, scope=Scope.APP)
+
+    @provide(scope=Scope.APP)
+    def clock(self) -> Clock:
+        return SystemClock()
+
+    @provide(scope=Scope.APP)
+    def outbox_messages(self, settings: Settings) -> OutboxMessages:
+        return OutboxMessages(
+            NotificationPolicy(
+                redis=settings.notifications_redis_enabled,
+                kafka=settings.notifications_kafka_enabled,
+            )
+        )
+
+    class_use_cases = provide(ClassUseCases, scope=Scope.REQUEST)
+    student_use_cases = provide(StudentUseCases, scope=Scope.REQUEST)
+    bulk_import = provide(BulkImport, scope=Scope.REQUEST)
+
+
+class PostgresProvider(Provider):
+    @provide(scope=Scope.APP)
+    async def engine(self, settings: Settings) -> AsyncIterator[AsyncEngine]:
+        engine = create_engine(settings)
+        yield engine
+        await engine.dispose()
+
+    @provide(scope=Scope.APP)
+    def sessionmaker(self, engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+        return create_sessionmaker(engine)
+
+    @provide(scope=Scope.REQUEST)
+    def unit_of_work(self, sessionmaker: async_sessionmaker[AsyncSession]) -> UnitOfWork:
+        return SqlUnitOfWork(sessionmaker)
+
+
+class InMemoryProvider(Provider):
+    @provide(scope=Scope.APP)
+    def store(self) -> InMemoryStore:
+        return InMemoryStore()
+
+    @provide(scope=Scope.REQUEST)
+    def unit_of_work(self, store: InMemoryStore, clock: Clock) -> UnitOfWork:
+        return InMemoryUnitOfWork(store, clock)
+
+
+def make_container(settings: Settings, *extra: Provider) -> AsyncContainer:
+    storage = InMemoryProvider() if settings.use_mock_repository else PostgresProvider()
+    return make_async_container(
+        CoreProvider(), storage, QuartProvider(), *extra, context={Settings: settings}
+    )
