@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from dishka import AsyncContainer, Provider, Scope, from_context, make_async_container, provide
 from quart_dishka import QuartProvider
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from class_management_service.adapters.db.engine import create_engine, create_sessionmaker
+from class_management_service.adapters.db.engine import create_sessionmaker
 from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
 from class_management_service.adapters.memory.store import InMemoryStore
 from class_management_service.adapters.memory.unit_of_work import InMemoryUnitOfWork
@@ -45,11 +43,8 @@ class CoreProvider(Provider):
 
 
 class PostgresProvider(Provider):
-    @provide(scope=Scope.APP)
-    async def engine(self, settings: Settings) -> AsyncIterator[AsyncEngine]:
-        engine = create_engine(settings)
-        yield engine
-        await engine.dispose()
+    # The engine is created (and disposed) by the app's lifecycle, which also checks the schema.
+    engine = from_context(provides=AsyncEngine, scope=Scope.APP)
 
     @provide(scope=Scope.APP)
     def sessionmaker(self, engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -70,8 +65,14 @@ class InMemoryProvider(Provider):
         return InMemoryUnitOfWork(store, clock)
 
 
-def make_container(settings: Settings, *extra: Provider) -> AsyncContainer:
-    storage = InMemoryProvider() if settings.use_mock_repository else PostgresProvider()
-    return make_async_container(
-        CoreProvider(), storage, QuartProvider(), *extra, context={Settings: settings}
-    )
+def make_container(
+    settings: Settings, engine: AsyncEngine | None, *extra: Provider
+) -> AsyncContainer:
+    """The process's container; ``engine`` is None exactly in the in-memory mode."""
+    context: dict[object, object] = {Settings: settings}
+    if engine is None:
+        storage: Provider = InMemoryProvider()
+    else:
+        storage = PostgresProvider()
+        context[AsyncEngine] = engine
+    return make_async_container(CoreProvider(), storage, QuartProvider(), *extra, context=context)

@@ -1,0 +1,5 @@
+pytest_plugins = [
+    "tests.fixtures.infrastructure",
+    "tests.fixtures.database",
+    "tests.fixtures.http",
+]

@@ -1,0 +1,33 @@
+"""The typed Quart application every HuleEdu HTTP service runs on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dishka import AsyncContainer
+from quart import Quart
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+class HuleEduApp(Quart):
+    """Quart with the service's DI container and database engine as required attributes.
+
+    Declaring them here (instead of ad-hoc ``app.container = ...``) lets handlers, health checks and
+    shutdown hooks read ``app.container`` and ``app.database_engine`` without Optional checks.
+    """
+
+    container: AsyncContainer
+    # None only in a service's in-memory mode, where no database exists at all.
+    database_engine: AsyncEngine | None
+
+    def __init__(
+        self,
+        import_name: str,
+        *,
+        container: AsyncContainer,
+        database_engine: AsyncEngine | None,
+        **quart_kwargs: Any,
+    ) -> None:
+        super().__init__(import_name, **quart_kwargs)
+        self.container = container
+        self.database_engine = database_engine

@@ -1,0 +1,196 @@
+"""PostgreSQL ``ClassRepository``: Core statements, each read with its ``student_count``."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from functools import cache
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    Select,
+    Uuid,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from class_management_service.adapters.db.orm import classes, enrolments, students
+from class_management_service.adapters.db.student_rows import (
+    STUDENT_COLUMNS,
+    AnyRow,
+    student_from_row,
+)
+from class_management_service.domain.models import Page, SchoolClass, Student
+from common_core.courses import course_by_id
+from common_core.topics import SYSTEM_TIMEOUT
+
+CLASS_COLUMNS = (
+    classes.c.id,
+    classes.c.name,
+    classes.c.created_by_user_id,
+    classes.c.course_id,
+    classes.c.created_at,
+    classes.c.updated_at,
+)
+
+
+def placeholder_email(class_id: UUID) -> str:
+    """The UNKNOWN placeholder's e-mail; with owner ``SYSTEM_TIMEOUT`` it identifies the row."""
+    return f"unknown.{class_id}@huleedu.system"
+
+
+def _student_count(class_id: Any) -> Any:
+    # Only the placeholder is enrolled with an owner other than the class's, so excluding
+    # SYSTEM_TIMEOUT students excludes exactly the class's UNKNOWN placeholder.
+    return (
+        select(func.count())
+        .select_from(enrolments.join(students, students.c.id == enrolments.c.student_id))
+        .where(enrolments.c.class_id == class_id, students.c.created_by_user_id != SYSTEM_TIMEOUT)
+        .scalar_subquery()
+        .label("student_count")
+    )
+
+
+@cache
+def _get_statement(*, by_owner: bool, for_update: bool) -> Select[Any]:
+    statement = select(*CLASS_COLUMNS, _student_count(classes.c.id)).where(
+        classes.c.id == bindparam("class_id")
+    )
+    if by_owner:
+        statement = statement.where(classes.c.created_by_user_id == bindparam("owner_id"))
+    if for_update:
+        statement = statement.with_for_update(of=classes)
+    return statement
+
+
+_GET_MANY = select(*CLASS_COLUMNS, _student_count(classes.c.id)).where(
+    classes.c.created_by_user_id == bindparam("owner_id"),
+    classes.c.id == any_(bindparam("class_ids", type_=ARRAY(Uuid()))),
+)
+
+
+def _list_statement() -> Select[Any]:
+    # Page first, then count students only for the page's rows.
+    page = (
+        select(*CLASS_COLUMNS, func.count().over().label("total"))
+        .where(classes.c.created_by_user_id == bindparam("owner_id"))
+        .order_by(classes.c.created_at.desc(), classes.c.id.desc())
+        .limit(bindparam("limit", type_=Integer()))
+        .offset(bindparam("offset", type_=Integer()))
+        .subquery("page")
+    )
+    return select(page, _student_count(page.c.id)).order_by(
+        page.c.created_at.desc(), page.c.id.desc()
+    )
+
+
+_LIST = _list_statement()
+
+
+_COUNT = select(func.count()).where(classes.c.created_by_user_id == bindparam("owner_id"))
+
+_ROSTER = (
+    select(*STUDENT_COLUMNS)
+    .join(enrolments, enrolments.c.student_id == students.c.id)
+    .where(
+        enrolments.c.class_id == bindparam("class_id"),
+        students.c.created_by_user_id != SYSTEM_TIMEOUT,
+    )
+    # lower() uses the database's case mapping; COLLATE "C" then compares by code point.
+    .order_by(
+        func.lower(students.c.last_name).collate("C"),
+        func.lower(students.c.first_name).collate("C"),
+        students.c.id,
+    )
+)
+
+
+def _class_from_row(row: AnyRow) -> SchoolClass:
+    return SchoolClass(
+        id=row.id,
+        name=row.name,
+        course=course_by_id(row.course_id),
+        owner_id=row.created_by_user_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        student_count=row.student_count,
+    )
+
+
+class SqlClassRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, school_class: SchoolClass) -> None:
+        await self._session.execute(
+            insert(classes),
+            {
+                "id": school_class.id,
+                "name": school_class.name,
+                "created_by_user_id": school_class.owner_id,
+                "course_id": school_class.course.id,
+                "created_at": school_class.created_at,
+                "updated_at": school_class.updated_at,
+            },
+        )
+
+    async def get(
+        self, class_id: UUID, *, owner_id: str | None, for_update: bool = False
+    ) -> SchoolClass | None:
+        statement = _get_statement(by_owner=owner_id is not None, for_update=for_update)
+        params: dict[str, Any] = {"class_id": class_id}
+        if owner_id is not None:
+            params["owner_id"] = owner_id
+        row = (await self._session.execute(statement, params)).first()
+        return None if row is None else _class_from_row(row)
+
+    async def get_many(self, owner_id: str, class_ids: Collection[UUID]) -> dict[UUID, SchoolClass]:
+        if not class_ids:
+            return {}
+        result = await self._session.execute(
+            _GET_MANY, {"owner_id": owner_id, "class_ids": list(class_ids)}
+        )
+        return {row.id: _class_from_row(row) for row in result}
+
+    async def list_page(self, owner_id: str, *, limit: int, offset: int) -> Page[SchoolClass]:
+        params: dict[str, Any] = {"owner_id": owner_id, "limit": limit, "offset": offset}
+        rows = (await self._session.execute(_LIST, params)).all()
+        if rows:
+            return Page([_class_from_row(row) for row in rows], rows[0].total)
+        # An empty page carries no window count; only an offset past the end needs a recount.
+        total = (await self._session.execute(_COUNT, params)).scalar_one() if offset else 0
+        return Page([], total)
+
+    async def save(self, school_class: SchoolClass) -> None:
+        await self._session.execute(
+            update(classes)
+            .where(classes.c.id == school_class.id)
+            .values(
+                name=school_class.name,
+                course_id=school_class.course.id,
+                updated_at=school_class.updated_at,
+            )
+        )
+
+    async def delete(self, school_class: SchoolClass) -> None:
+        # Enrolments and essay associations go by ON DELETE CASCADE; the placeholder student is
+        # not the class's row, so it is removed explicitly in the same transaction.
+        await self._session.execute(delete(classes).where(classes.c.id == school_class.id))
+        await self._session.execute(
+            delete(students).where(
+                students.c.email == placeholder_email(school_class.id),
+                students.c.created_by_user_id == SYSTEM_TIMEOUT,
+            )
+        )
+
+    async def roster(self, class_id: UUID) -> list[Student]:
+        result = await self._session.execute(_ROSTER, {"class_id": class_id})
+        return [student_from_row(row) for row in result]

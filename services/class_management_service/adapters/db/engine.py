@@ -1,0 +1,56 @@
+"""The process's single async engine and the sessionmaker built on it."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+
+from class_management_service.config import Settings
+
+_ACCEPTED_SCHEMES = ("postgresql+asyncpg://", "postgresql://", "postgres://")
+APPLICATION_NAME = "class_management_service"
+
+
+def asyncpg_url(raw: str) -> str:
+    """Normalise an accepted PostgreSQL URL to the asyncpg driver, as ``Settings`` does."""
+    for scheme in _ACCEPTED_SCHEMES:
+        if raw.startswith(scheme):
+            return "postgresql+asyncpg://" + raw[len(scheme) :]
+    raise ValueError("database URL must start with postgresql:// or postgresql+asyncpg://")
+
+
+def create_engine_for_url(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 20,
+    pool_recycle_seconds: int = 3600,
+    pool_pre_ping: bool = True,
+) -> AsyncEngine:
+    return _create_async_engine(
+        asyncpg_url(url),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        # The contract's 0 means "never"; SQLAlchemy spells that -1.
+        pool_recycle=pool_recycle_seconds or -1,
+        pool_pre_ping=pool_pre_ping,
+        connect_args={"server_settings": {"application_name": APPLICATION_NAME}},
+    )
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """The one engine (and pool) of this process, shared by HTTP, workers and health checks."""
+    if settings.database_url is None:
+        raise ValueError("CLASS_MANAGEMENT_SERVICE_DATABASE_URL is not set")
+    return create_engine_for_url(
+        settings.database_url.get_secret_value(),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_recycle_seconds=settings.db_pool_recycle_seconds,
+        pool_pre_ping=settings.db_pool_pre_ping,
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # Domain objects are mapped by hand from Core rows, so nothing needs expiring or autoflushing.
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

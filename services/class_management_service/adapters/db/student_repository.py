@@ -1,0 +1,236 @@
+"""PostgreSQL ``StudentRepository``: Core statements, bulk writes as single executemany calls."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from functools import cache
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    Uuid,
+    any_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from class_management_service.adapters.db.constraints import conflict_from
+from class_management_service.adapters.db.orm import enrolments, students
+from class_management_service.adapters.db.student_rows import (
+    STUDENT_COLUMNS,
+    STUDENT_TABLE_COLUMNS,
+    class_ids_of,
+    student_from_row,
+    student_values,
+)
+from class_management_service.domain.models import Page, Student
+
+_INSERT_STUDENTS = insert(students)
+_INSERT_ENROLMENTS = insert(enrolments)
+_BY_ID = students.c.id == bindparam("student_id")
+_OWNED = students.c.created_by_user_id == bindparam("owner_id")
+
+_GET = select(*STUDENT_COLUMNS).where(_BY_ID, _OWNED)
+_GET_FOR_UPDATE = _GET.with_for_update(of=students)
+_BY_EMAILS = select(*STUDENT_COLUMNS).where(
+    _OWNED, students.c.email == any_(bindparam("emails", type_=ARRAY(String())))
+)
+_UPDATE = (
+    update(students)
+    .where(_BY_ID)
+    .values(
+        first_name=bindparam("first_name"),
+        last_name=bindparam("last_name"),
+        legal_full_name=bindparam("legal_full_name"),
+        email=bindparam("email"),
+        updated_at=bindparam("updated_at"),
+    )
+)
+_LEAVE = delete(enrolments).where(
+    enrolments.c.student_id == bindparam("student_id"),
+    enrolments.c.class_id == any_(bindparam("class_ids", type_=ARRAY(Uuid()))),
+)
+_TOUCH = (
+    update(students)
+    .where(students.c.id == any_(bindparam("student_ids", type_=ARRAY(Uuid()))))
+    .values(updated_at=bindparam("now"))
+)
+_DELETE = delete(students).where(_BY_ID)
+
+
+def like_pattern(query: str) -> str:
+    """A substring pattern in which ``%``, ``_`` and ``\\`` match themselves."""
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _conditions(*, in_class: bool, searching: bool) -> list[ColumnElement[bool]]:
+    conditions = [_OWNED]
+    if in_class:
+        conditions.append(
+            exists().where(
+                enrolments.c.class_id == bindparam("class_id"),
+                enrolments.c.student_id == students.c.id,
+            )
+        )
+    if searching:
+        pattern = bindparam("pattern", type_=String())
+        searched = (
+            students.c.first_name,
+            students.c.last_name,
+            students.c.legal_full_name,
+            students.c.email,
+            students.c.first_name + " " + students.c.last_name,
+        )
+        conditions.append(or_(*(column.ilike(pattern, escape="\\") for column in searched)))
+    return conditions
+
+
+@cache
+def _list_statement(*, in_class: bool, searching: bool) -> Select[Any]:
+    # Page first, then aggregate class ids only for the page's rows.
+    page = (
+        select(*STUDENT_TABLE_COLUMNS, func.count().over().label("total"))
+        .where(*_conditions(in_class=in_class, searching=searching))
+        .order_by(students.c.created_at.desc(), students.c.id.desc())
+        .limit(bindparam("limit", type_=Integer()))
+        .offset(bindparam("offset", type_=Integer()))
+        .subquery("page")
+    )
+    return select(page, class_ids_of(page.c.id).label("class_ids")).order_by(
+        page.c.created_at.desc(), page.c.id.desc()
+    )
+
+
+@cache
+def _count_statement(*, in_class: bool, searching: bool) -> Select[Any]:
+    return select(func.count()).where(*_conditions(in_class=in_class, searching=searching))
+
+
+def _enrolment_rows(pairs: Sequence[tuple[UUID, UUID]]) -> list[dict[str, UUID]]:
+    return [{"class_id": class_id, "student_id": student_id} for class_id, student_id in pairs]
+
+
+class SqlStudentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, student: Student) -> None:
+        await self.add_many([student])
+
+    async def add_many(self, students_: Sequence[Student]) -> None:
+        if not students_:
+            return
+        pairs = [(class_id, s.id) for s in students_ for class_id in s.class_ids]
+        try:
+            await self._session.execute(_INSERT_STUDENTS, [student_values(s) for s in students_])
+            if pairs:
+                await self._session.execute(_INSERT_ENROLMENTS, _enrolment_rows(pairs))
+        except IntegrityError as exc:
+            conflict = conflict_from(
+                exc,
+                emails=(s.email for s in students_),
+                class_ids=(class_id for class_id, _ in pairs),
+            )
+            if conflict is None:
+                raise
+            raise conflict from exc
+
+    async def get(
+        self, student_id: UUID, *, owner_id: str, for_update: bool = False
+    ) -> Student | None:
+        statement = _GET_FOR_UPDATE if for_update else _GET
+        result = await self._session.execute(
+            statement, {"student_id": student_id, "owner_id": owner_id}
+        )
+        row = result.first()
+        return None if row is None else student_from_row(row)
+
+    async def get_by_emails(self, owner_id: str, emails: Collection[str]) -> dict[str, Student]:
+        if not emails:
+            return {}
+        result = await self._session.execute(
+            _BY_EMAILS, {"owner_id": owner_id, "emails": list(emails)}
+        )
+        found = (student_from_row(row) for row in result)
+        return {student.email: student for student in found if student.email is not None}
+
+    async def list_page(
+        self,
+        owner_id: str,
+        *,
+        class_id: UUID | None,
+        query: str | None,
+        limit: int,
+        offset: int,
+    ) -> Page[Student]:
+        filters = {"in_class": class_id is not None, "searching": bool(query)}
+        params: dict[str, Any] = {"owner_id": owner_id, "limit": limit, "offset": offset}
+        if class_id is not None:
+            params["class_id"] = class_id
+        if query:
+            params["pattern"] = like_pattern(query)
+        rows = (await self._session.execute(_list_statement(**filters), params)).all()
+        if rows:
+            return Page([student_from_row(row) for row in rows], rows[0].total)
+        # An empty page carries no window count; only an offset past the end needs a recount.
+        if not offset:
+            return Page([], 0)
+        total = (await self._session.execute(_count_statement(**filters), params)).scalar_one()
+        return Page([], total)
+
+    async def save(
+        self, student: Student, *, enrolled: Collection[UUID], left: Collection[UUID]
+    ) -> None:
+        try:
+            await self._session.execute(
+                _UPDATE,
+                {
+                    "student_id": student.id,
+                    "first_name": student.first_name,
+                    "last_name": student.last_name,
+                    "legal_full_name": student.legal_full_name,
+                    "email": student.email,
+                    "updated_at": student.updated_at,
+                },
+            )
+            if enrolled:
+                rows = _enrolment_rows([(class_id, student.id) for class_id in enrolled])
+                await self._session.execute(_INSERT_ENROLMENTS, rows)
+        except IntegrityError as exc:
+            conflict = conflict_from(exc, emails=[student.email], class_ids=enrolled)
+            if conflict is None:
+                raise
+            raise conflict from exc
+        if left:
+            await self._session.execute(_LEAVE, {"student_id": student.id, "class_ids": list(left)})
+
+    async def enroll(self, class_id: UUID, student_ids: Sequence[UUID], now: datetime) -> None:
+        if not student_ids:
+            return
+        rows = _enrolment_rows([(class_id, student_id) for student_id in student_ids])
+        try:
+            await self._session.execute(_INSERT_ENROLMENTS, rows)
+        except IntegrityError as exc:
+            conflict = conflict_from(exc, class_ids=[class_id])
+            if conflict is None:
+                raise
+            raise conflict from exc
+        await self._session.execute(_TOUCH, {"student_ids": list(student_ids), "now": now})
+
+    async def delete(self, student: Student) -> None:
+        await self._session.execute(_DELETE, {"student_id": student.id})

@@ -1,0 +1,41 @@
+"""The Quart application: HTTP conventions, blueprints, DI and the OpenAPI document."""
+
+from __future__ import annotations
+
+from dishka import AsyncContainer
+from huleedu_service_libs.http.app import HuleEduApp
+from huleedu_service_libs.http.setup import configure_http
+from quart_dishka import QuartDishka
+from quart_schema import Info, QuartSchema
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from class_management_service import SERVICE_NAME, SERVICE_VERSION
+from class_management_service.entrypoints.http import classes, health, students
+
+API_TITLE = "HuleEdu Class Management Service"
+
+
+def create_app(container: AsyncContainer, database_engine: AsyncEngine | None) -> HuleEduApp:
+    app = HuleEduApp(__name__, container=container, database_engine=database_engine)
+    configure_http(app, service_name=SERVICE_NAME)
+    QuartSchema(
+        app,
+        info=Info(title=API_TITLE, version=SERVICE_VERSION),
+        openapi_path="/openapi.json",
+        swagger_ui_path="/docs",
+        redoc_ui_path=None,
+        scalar_ui_path=None,
+        convert_casing=False,
+    )
+    # Student routes first: the literal "students" segment must win over {class_id}.
+    app.register_blueprint(students.blueprint)
+    app.register_blueprint(classes.blueprint)
+    app.register_blueprint(health.blueprint)
+    # Routes opt in with @inject; auto_inject would also wrap quart-schema's own routes.
+    QuartDishka(app=app, container=container)
+
+    @app.after_serving
+    async def _close_container() -> None:
+        await container.close()
+
+    return app

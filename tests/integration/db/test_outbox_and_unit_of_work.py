@@ -1,0 +1,124 @@
+"""Outbox rows live and die with the unit of work's transaction; the trigger wakes relays."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+from sqlalchemy import RowMapping, func, select
+
+from class_management_service.adapters.db.orm import classes, event_outbox
+from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
+from huleedu_service_libs.outbox.message import Destination, OutboxMessage
+from tests.fixtures.database import asyncpg_dsn
+from tests.integration.db.builders import a_class
+
+pytestmark = pytest.mark.integration
+
+
+def a_message(key: str = "class-1", destination: Destination = "kafka") -> OutboxMessage:
+    return OutboxMessage(
+        destination=destination,
+        aggregate_type="class",
+        aggregate_id=key,
+        event_type="huleedu.class.created.v1",
+        topic="huleedu.class.created.v1",
+        event_key=key,
+        event_data={"event_id": "e1", "data": {"name": "9B åäö", "n": [1, 2]}},
+    )
+
+
+async def _outbox_rows(uow: SqlUnitOfWork) -> list[RowMapping]:
+    async with uow:
+        result = await uow.session.execute(select(event_outbox).order_by(event_outbox.c.seq))
+        return list(result.mappings())
+
+
+async def test_committed_outbox_rows_are_pending_in_write_order(uow: SqlUnitOfWork) -> None:
+    async with uow:
+        await uow.outbox.add([a_message("a"), a_message("b")])
+        await uow.outbox.add([a_message("c", "redis")])
+        await uow.outbox.add([])
+        await uow.commit()
+    rows = await _outbox_rows(uow)
+    assert [row["event_key"] for row in rows] == ["a", "b", "c"]
+    assert [row["seq"] for row in rows] == sorted(row["seq"] for row in rows)
+    first = rows[0]
+    assert first["status"] == "pending"
+    assert first["destination"] == "kafka"
+    assert rows[2]["destination"] == "redis"
+    assert (first["aggregate_type"], first["aggregate_id"]) == ("class", "a")
+    assert first["event_data"] == {"event_id": "e1", "data": {"name": "9B åäö", "n": [1, 2]}}
+    assert first["retry_count"] == 0
+    assert first["published_at"] is None
+    assert first["created_at"].tzinfo is not None
+    assert first["next_attempt_at"] == first["created_at"]
+
+
+async def test_leaving_without_commit_rolls_back_business_rows_and_outbox(
+    uow: SqlUnitOfWork,
+) -> None:
+    school_class = a_class()
+    async with uow:
+        await uow.classes.add(school_class)
+        await uow.outbox.add([a_message()])
+
+    async def fail_midway() -> None:
+        async with uow:
+            await uow.classes.add(a_class())
+            await uow.outbox.add([a_message()])
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await fail_midway()
+    async with uow:
+        counts = (
+            await uow.session.execute(
+                select(
+                    select(func.count()).select_from(classes).scalar_subquery(),
+                    select(func.count()).select_from(event_outbox).scalar_subquery(),
+                )
+            )
+        ).one()
+    assert tuple(counts) == (0, 0)
+
+
+async def test_unit_of_work_can_be_entered_again_after_use(uow: SqlUnitOfWork) -> None:
+    async with uow:
+        await uow.classes.add(a_class())
+        await uow.commit()
+    async with uow:
+        page = await uow.classes.list_page("teacher-a", limit=5, offset=0)
+    assert page.total == 1
+    with pytest.raises(RuntimeError):
+        _ = uow.session
+
+
+async def test_insert_notifies_event_outbox_channel_with_destination_after_commit(
+    uow: SqlUnitOfWork, migrated_database_url: str
+) -> None:
+    received: asyncio.Queue[str] = asyncio.Queue()
+    listener = await asyncpg.connect(asyncpg_dsn(migrated_database_url))
+    try:
+        await listener.add_listener(
+            "event_outbox", lambda _conn, _pid, _channel, payload: received.put_nowait(payload)
+        )
+        async with uow:
+            await uow.outbox.add([a_message()])
+            await asyncio.sleep(0.2)
+            assert received.empty(), "NOTIFY must wait for the commit"
+            await uow.commit()
+        assert await asyncio.wait_for(received.get(), timeout=5) == "kafka"
+
+        async with uow:
+            await uow.outbox.add([a_message(destination="redis")])
+        async with uow:
+            await uow.outbox.add([a_message(f"k{n}", "redis") for n in range(3)])
+            await uow.commit()
+        assert await asyncio.wait_for(received.get(), timeout=5) == "redis"
+        await asyncio.sleep(0.2)
+        # The rolled-back insert sent nothing; identical payloads of one commit are folded.
+        assert received.empty()
+    finally:
+        await listener.close()
