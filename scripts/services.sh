@@ -50,6 +50,7 @@ KAFKA_CDS="$KAFKA_DIR/kafka.jsa"
 MAVEN_DEPENDENCY_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.11.0"
 
 SERVICES_ENV="$LOCAL/services.env"
+KAFKA_SIGNALLED='' # pid that kafka_down_signal has sent SIGTERM to
 ALL_SERVICES=(postgres redis kafka)
 
 START_TIME=$EPOCHREALTIME
@@ -76,22 +77,30 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # Print the pid stored in pid file $1 if that process is alive and its command line contains $2.
 # A stale pid file (process gone, or the pid reused by another program) prints nothing, fails.
 live_pid() {
-    local pidfile=$1 needle=$2 pid cmdline
+    local pidfile=$1 needle=$2 pid
     [[ -s $pidfile ]] || return 1
     read -r pid <"$pidfile" || true
     [[ $pid =~ ^[0-9]+$ ]] || return 1
     kill -0 "$pid" 2>/dev/null || return 1
-    cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-    [[ $cmdline == *"$needle"* ]] || return 1
+    [[ "$(cmdline_of "$pid")" == *"$needle"* ]] || return 1
     printf '%s\n' "$pid"
+}
+
+# The command line of process $1, arguments joined by spaces (empty for a zombie).
+cmdline_of() {
+    local -a args=()
+    mapfile -d '' -t args <"/proc/$1/cmdline" 2>/dev/null || true
+    printf '%s' "${args[*]}"
 }
 
 # Print the pids of all processes whose command line contains $1 (fixed string, not a regex).
 pids_with_cmdline() {
-    local dir cmdline
+    local dir
+    local -a args
     for dir in /proc/[0-9]*; do
-        cmdline=$(tr '\0' ' ' <"$dir/cmdline" 2>/dev/null) || continue
-        [[ $cmdline == *"$1"* ]] && printf '%s\n' "${dir#/proc/}"
+        args=()
+        mapfile -d '' -t args <"$dir/cmdline" 2>/dev/null || continue
+        [[ "${args[*]}" == *"$1"* ]] && printf '%s\n' "${dir#/proc/}"
     done
     return 0
 }
@@ -101,7 +110,7 @@ pids_with_cmdline() {
 pids_in_dir() {
     local dir
     for dir in /proc/[0-9]*; do
-        [[ "$(readlink "$dir/cwd" 2>/dev/null)" == "$1" ]] && printf '%s\n' "${dir#/proc/}"
+        [[ $dir/cwd -ef $1 ]] && printf '%s\n' "${dir#/proc/}"
     done
     return 0
 }
@@ -145,11 +154,13 @@ apt_install() {
             "${sudo[@]}" chmod 0755 "$policy"
             trap '"${sudo[@]}" rm -f "$policy"' EXIT
         fi
-        export DEBIAN_FRONTEND=noninteractive
-        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
         "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-            --no-install-recommends "$@" >/dev/null
-    ) || die "apt-get install $* failed"
+            --no-install-recommends "$@"
+    ) >"$LOCAL/apt.log" 2>&1 || {
+        show_tail "$LOCAL/apt.log"
+        die "apt-get install $* failed"
+    }
 }
 
 # Directory holding initdb/pg_ctl/psql of the PostgreSQL server, or nothing. An existing cluster
@@ -537,7 +548,14 @@ kafka_up() {
     fi
 
     # Class-data sharing: the first run records the loaded classes when the broker exits; later
-    # starts map that archive instead of parsing ~4000 classes from the jars again.
+    # starts map that archive instead of parsing thousands of classes from the jars again
+    # (measured: broker ready in ~1.5 s instead of ~3 s). The archive belongs to one JVM build.
+    local jvm_id
+    jvm_id="$(readlink -f "$java") $(stat -c %s-%Y "$(readlink -f "$java")")"
+    if [[ "$(cat "$KAFKA_CDS.jvm" 2>/dev/null)" != "$jvm_id" ]]; then
+        rm -f "$KAFKA_CDS"
+        printf '%s\n' "$jvm_id" >"$KAFKA_CDS.jvm"
+    fi
     if [[ -s $KAFKA_CDS ]]; then
         opts+=("-XX:SharedArchiveFile=$KAFKA_CDS")
     else
@@ -552,21 +570,24 @@ kafka_up() {
     setsid bash -c 'printf "%s\n" "$$" >"$1"; shift; exec "$@"' _ "$KAFKA_PID" \
         "$java" "${opts[@]}" -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_PROPS" \
         </dev/null >"$KAFKA_OUT" 2>&1 9>&- &
-    local deadline=$((SECONDS + KAFKA_START_TIMEOUT)) started=0
+    local deadline=$((SECONDS + KAFKA_START_TIMEOUT)) started=0 waiting_for="the server to start"
     while :; do
         if ((SECONDS >= deadline)); then
             show_tail "$KAFKA_OUT"
-            die "kafka did not become ready within ${KAFKA_START_TIMEOUT}s (log: $KAFKA_OUT)"
+            die "kafka did not become ready within ${KAFKA_START_TIMEOUT}s, waiting for $waiting_for (log: $KAFKA_OUT)"
         fi
         if ! pid=$(kafka_pid); then
-            sleep 0.1
-            if ! pid=$(kafka_pid); then
+            # No pid file yet (the launcher is still starting), or the broker has died.
+            if [[ -s $KAFKA_PID ]] && ! proc_alive "$(head -n 1 "$KAFKA_PID")"; then
                 show_tail "$KAFKA_OUT"
                 die "kafka exited during start (log: $KAFKA_OUT)"
             fi
+            sleep 0.1
+            continue
         fi
         if ((started == 0)) && grep -q 'Kafka Server started' "$KAFKA_OUT" && port_open "$KAFKA_PORT"; then
             started=1
+            waiting_for="a metadata request to succeed"
         fi
         if ((started == 1)) && kafka_ready_check; then
             break
@@ -579,9 +600,13 @@ kafka_up() {
 # Send SIGTERM (controlled shutdown); kafka_down_wait finishes the job.
 kafka_down_signal() {
     local pid
-    pid=$(kafka_pid) || return 0
+    pid=$(kafka_pid) || {
+        log "kafka: not running"
+        return 0
+    }
     log "kafka: stopping (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
+    KAFKA_SIGNALLED=$pid
 }
 
 kafka_down_wait() {
@@ -592,7 +617,7 @@ kafka_down_wait() {
         pids_with_cmdline "kafka.Kafka $KAFKA_PROPS"
     )
     for pid in $(printf '%s\n' "$pids" | sort -u); do
-        kill -TERM "$pid" 2>/dev/null || true
+        [[ $pid == "$KAFKA_SIGNALLED" ]] || kill -TERM "$pid" 2>/dev/null || true
         if ! wait_exit "$pid" 30; then
             log "kafka: pid $pid ignored SIGTERM for 30 s; killing it"
             kill -KILL "$pid" 2>/dev/null || true
@@ -600,12 +625,6 @@ kafka_down_wait() {
         fi
     done
     rm -f "$KAFKA_PID"
-}
-
-kafka_down() {
-    kafka_pid >/dev/null || log "kafka: not running"
-    kafka_down_signal
-    kafka_down_wait
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dishka import AsyncContainer
-from huleedu_service_libs.http.app import HuleEduApp
-from huleedu_service_libs.http.setup import configure_http
 from quart_dishka import QuartDishka
 from quart_schema import Info, QuartSchema
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from class_management_service import SERVICE_NAME, SERVICE_VERSION
 from class_management_service.entrypoints.http import classes, health, students
+from huleedu_service_libs.http.app import HuleEduApp
+from huleedu_service_libs.http.setup import configure_http
 
 API_TITLE = "HuleEdu Class Management Service"
 

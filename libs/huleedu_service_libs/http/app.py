@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 class HuleEduApp(Quart):
-    """Quart with the service's DI container and database engine as required attributes.
+    """Quart with the service's DI container and database engine as declared attributes.
 
-    Declaring them here (instead of ad-hoc ``app.container = ...``) lets handlers, health checks and
-    shutdown hooks read ``app.container`` and ``app.database_engine`` without Optional checks.
+    Declaring them here (instead of ad-hoc ``app.container = ...``) gives handlers, health checks
+    and shutdown hooks typed access. ``database_engine`` is ``None`` only in a service's in-memory
+    mode (``USE_MOCK_REPOSITORY``), where no database exists at all.
     """
 
     container: AsyncContainer

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar, overload
 
@@ -42,7 +42,7 @@ def payload_too_large(max_bytes: int = MAX_BODY_BYTES) -> HuleEduError:
 async def read_body(
     request: Request,
     *,
-    content_types: Iterable[str] = (JSON_MEDIA_TYPE,),
+    content_types: Collection[str] = (JSON_MEDIA_TYPE,),
     max_bytes: int = MAX_BODY_BYTES,
 ) -> RawBody:
     """Steps 5 and 6a: the body within ``max_bytes``, sent as one of ``content_types``.
@@ -65,7 +65,7 @@ async def read_body(
     return RawBody(media_type=_require_media_type(request, content_types), data=data)
 
 
-def _require_media_type(request: Request, allowed: Iterable[str]) -> str:
+def _require_media_type(request: Request, allowed: Collection[str]) -> str:
     received = request.headers.get("Content-Type")
     media_type = parse_options_header(received)[0].lower() if received is not None else ""
     if media_type and media_type in {item.lower() for item in allowed}:
