@@ -25,18 +25,23 @@ class EmbeddedPostgres:
         self._server.cleanup()
 
 
+def _prepare_directories(data_dir: Path) -> Path:
+    data_dir = data_dir.absolute()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # pgserver keeps its lock file in the user runtime dir; keep it beside the data, not in /tmp.
+    runtime_dir = data_dir.parent / "runtime"
+    runtime_dir.mkdir(mode=0o700, exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
+    return data_dir
+
+
 async def start_embedded_postgres(data_dir: Path) -> EmbeddedPostgres:
     """Start (or reuse) the server in ``data_dir`` and create the service database if needed.
 
     pgserver listens only on a Unix socket inside the data directory, so nothing is exposed on
     the network. Its data survives restarts, which is the point of ``make run``.
     """
-    data_dir = data_dir.absolute()
-    data_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, at startup
-    # pgserver keeps its lock file in the user runtime dir; keep it beside the data, not in /tmp.
-    runtime_dir = data_dir.parent / "runtime"
-    runtime_dir.mkdir(mode=0o700, exist_ok=True)
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
+    data_dir = _prepare_directories(data_dir)
     import pgserver  # imported late: only development runs need it
 
     server = pgserver.get_server(str(data_dir), cleanup_mode="stop")
