@@ -89,7 +89,7 @@ live_pid() {
 # The command line of process $1, arguments joined by spaces (empty for a zombie).
 cmdline_of() {
     local -a args=()
-    mapfile -d '' -t args <"/proc/$1/cmdline" 2>/dev/null || true
+    mapfile -d '' -t args 2>/dev/null <"/proc/$1/cmdline" || true
     printf '%s' "${args[*]}"
 }
 
@@ -99,7 +99,7 @@ pids_with_cmdline() {
     local -a args
     for dir in /proc/[0-9]*; do
         args=()
-        mapfile -d '' -t args <"$dir/cmdline" 2>/dev/null || continue
+        mapfile -d '' -t args 2>/dev/null <"$dir/cmdline" || continue
         [[ "${args[*]}" == *"$1"* ]] && printf '%s\n' "${dir#/proc/}"
     done
     return 0
@@ -574,6 +574,8 @@ kafka_up() {
     while :; do
         if ((SECONDS >= deadline)); then
             show_tail "$KAFKA_OUT"
+            # Leave nothing half-started behind: the next `up` starts from scratch.
+            (kafka_down_wait) >/dev/null 2>&1 || true
             die "kafka did not become ready within ${KAFKA_START_TIMEOUT}s, waiting for $waiting_for (log: $KAFKA_OUT)"
         fi
         if ! pid=$(kafka_pid); then
@@ -680,7 +682,7 @@ main() {
         return 0
         ;;
     *)
-        sed -n '2,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+        awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}" >&2
         return 2
         ;;
     esac

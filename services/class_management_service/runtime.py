@@ -93,5 +93,5 @@ async def serve(settings: Settings) -> None:
             environment=settings.environment.value,
             storage="memory" if database.engine is None else "postgresql",
         )
-        await hypercorn_serve(app, _hypercorn_config(settings), shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+        await hypercorn_serve(app, _hypercorn_config(settings), shutdown_trigger=stop.wait)
     logger.info("service_stopped")

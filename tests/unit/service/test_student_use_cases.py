@@ -59,7 +59,9 @@ async def test_foreign_and_missing_class_ids_are_unknown_references(
         {"field": "class_ids.1", "message": "class does not exist", "id": str(foreign.id)},
         {"field": "class_ids.2", "message": "class does not exist", "id": str(missing)},
     ]
-    assert (await students.list_page(teacher, class_id=None, query=None, limit=20, offset=0)).total == 0
+    assert (
+        await students.list_page(teacher, class_id=None, query=None, limit=20, offset=0)
+    ).total == 0
 
 
 async def test_duplicate_email_is_a_conflict_and_writes_nothing(

@@ -42,9 +42,9 @@ async def start_embedded_postgres(data_dir: Path) -> EmbeddedPostgres:
     the network. Its data survives restarts, which is the point of ``make run``.
     """
     data_dir = _prepare_directories(data_dir)
-    import pgserver  # imported late: only development runs need it
+    from pgserver import get_server  # type: ignore[attr-defined]  # late: dev runs only
 
-    server = pgserver.get_server(str(data_dir), cleanup_mode="stop")
+    server = get_server(str(data_dir), cleanup_mode="stop")
     socket_dir = quote(str(data_dir), safe="")
     admin = await asyncpg.connect(f"postgresql://postgres@/postgres?host={socket_dir}")
     try:

@@ -11,10 +11,19 @@ from class_management_service.adapters.memory.repositories import (
     InMemoryStudentRepository,
 )
 from class_management_service.adapters.memory.store import InMemoryStore, Tables
-from class_management_service.application.ports import Clock
+from class_management_service.application.ports import (
+    ClassRepository,
+    Clock,
+    Outbox,
+    StudentRepository,
+)
 
 
 class InMemoryUnitOfWork:
+    classes: ClassRepository
+    students: StudentRepository
+    outbox: Outbox
+
     def __init__(self, store: InMemoryStore, clock: Clock) -> None:
         self._store = store
         self._clock = clock
