@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dishka import AsyncContainer
+from prometheus_client import CollectorRegistry
 from quart_dishka import QuartDishka
 from quart_schema import Info, QuartSchema
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -10,14 +11,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from class_management_service import SERVICE_NAME, SERVICE_VERSION
 from class_management_service.entrypoints.http import classes, health, students
 from huleedu_service_libs.http.app import HuleEduApp
+from huleedu_service_libs.http.metrics import register_http_metrics
 from huleedu_service_libs.http.setup import configure_http
 
 API_TITLE = "HuleEdu Class Management Service"
 
 
-def create_app(container: AsyncContainer, database_engine: AsyncEngine | None) -> HuleEduApp:
+def create_app(
+    container: AsyncContainer,
+    database_engine: AsyncEngine | None,
+    registry: CollectorRegistry,
+) -> HuleEduApp:
+    """The app on an existing container; ``registry`` must be the container's registry."""
     app = HuleEduApp(__name__, container=container, database_engine=database_engine)
     configure_http(app, service_name=SERVICE_NAME)
+    register_http_metrics(app, registry, prefix="cms")
     QuartSchema(
         app,
         info=Info(title=API_TITLE, version=SERVICE_VERSION),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dishka import AsyncContainer, Provider, Scope, from_context, make_async_container, provide
+from prometheus_client import CollectorRegistry
 from quart_dishka import QuartProvider
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -23,6 +24,7 @@ class CoreProvider(Provider):
     """Settings, clock, outbox rendering and the use cases, whatever the storage."""
 
     settings = from_context(provides=Settings, scope=Scope.APP)
+    registry = from_context(provides=CollectorRegistry, scope=Scope.APP)
 
     @provide(scope=Scope.APP)
     def clock(self) -> Clock:
@@ -66,10 +68,16 @@ class InMemoryProvider(Provider):
 
 
 def make_container(
-    settings: Settings, engine: AsyncEngine | None, *extra: Provider
+    settings: Settings,
+    engine: AsyncEngine | None,
+    *extra: Provider,
+    registry: CollectorRegistry | None = None,
 ) -> AsyncContainer:
     """The process's container; ``engine`` is None exactly in the in-memory mode."""
-    context: dict[object, object] = {Settings: settings}
+    context: dict[object, object] = {
+        Settings: settings,
+        CollectorRegistry: registry if registry is not None else CollectorRegistry(),
+    }
     if engine is None:
         storage: Provider = InMemoryProvider()
     else:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import structlog
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config as HypercornConfig
+from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from class_management_service.adapters.db.embedded import EmbeddedPostgres, start_embedded_postgres
@@ -84,8 +85,9 @@ async def serve(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     async with open_database(settings) as database:
-        container = make_container(settings, database.engine)
-        app = create_app(container, database.engine)
+        registry = CollectorRegistry()
+        container = make_container(settings, database.engine, registry=registry)
+        app = create_app(container, database.engine, registry)
         logger.info(
             "service_starting",
             host=settings.http_host,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
@@ -27,15 +31,31 @@ def create_engine_for_url(
     pool_recycle_seconds: int = 3600,
     pool_pre_ping: bool = True,
 ) -> AsyncEngine:
-    return _create_async_engine(
+    engine = _create_async_engine(
         asyncpg_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
         # The contract's 0 means "never"; SQLAlchemy spells that -1.
         pool_recycle=pool_recycle_seconds or -1,
-        pool_pre_ping=pool_pre_ping,
         connect_args={"server_settings": {"application_name": APPLICATION_NAME}},
     )
+    if pool_pre_ping:
+        event.listen(engine.sync_engine, "checkout", _ping)
+    return engine
+
+
+def _ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Pre-ping in one round trip.
+
+    SQLAlchemy's built-in asyncpg pre-ping wraps its probe in BEGIN/ROLLBACK (for pgbouncer
+    transaction mode), three round trips on every checkout; on the hot paths that was a quarter
+    of the client CPU per request. Raising ``DisconnectionError`` makes the pool discard the
+    connection and check out another, exactly like the built-in pre-ping.
+    """
+    try:
+        dbapi_connection.run_async(lambda connection: connection.fetchrow(";"))
+    except Exception as exc:
+        raise DisconnectionError("pooled connection failed its pre-ping") from exc
 
 
 def create_engine(settings: Settings) -> AsyncEngine:

@@ -1,0 +1,79 @@
+"""Prometheus HTTP metrics by route template, and the ``/metrics`` exposition."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import generate_latest
+from quart import Quart, Response, g, request
+
+_PLACEHOLDER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+UNMATCHED = "unmatched"
+# The classic text format (what generate_latest renders), as the contract names it.
+PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def endpoint_label(rule: str | None) -> str:
+    """``/v1/classes/<class_id:class_id>`` → ``/v1/classes/{class_id}``; ids never in labels."""
+    if rule is None:
+        return UNMATCHED
+    template = _PLACEHOLDER.sub(r"{\1}", rule)
+    return template.rstrip("/") or "/"
+
+
+class HttpMetrics:
+    def __init__(self, registry: CollectorRegistry, prefix: str) -> None:
+        self.requests = Counter(
+            f"{prefix}_http_requests_total",
+            "HTTP requests by method, route template and status",
+            ["method", "endpoint", "http_status"],
+            registry=registry,
+        )
+        self.duration = Histogram(
+            f"{prefix}_http_request_duration_seconds",
+            "HTTP request duration by method and route template",
+            ["method", "endpoint"],
+            registry=registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+        )
+        self.errors = Counter(
+            f"{prefix}_api_errors_total",
+            "Error responses by route template and lower-cased error code",
+            ["endpoint", "error_type"],
+            registry=registry,
+        )
+
+
+async def _error_type(response: Response) -> str:
+    try:
+        body = json.loads(await response.get_data())
+        return str(body["error"]["code"]).lower()
+    except (ValueError, KeyError, TypeError):
+        return "unknown_error"
+
+
+def register_http_metrics(app: Quart, registry: CollectorRegistry, *, prefix: str) -> None:
+    """Count and time every request, and serve ``GET /metrics`` from ``registry``."""
+    metrics = HttpMetrics(registry, prefix)
+
+    @app.before_request
+    async def _start() -> None:
+        g.metrics_started = time.perf_counter()
+
+    @app.after_request
+    async def _observe(response: Response) -> Response:
+        endpoint = endpoint_label(request.url_rule.rule if request.url_rule else None)
+        started = g.get("metrics_started")
+        if isinstance(started, float):
+            metrics.duration.labels(request.method, endpoint).observe(time.perf_counter() - started)
+        metrics.requests.labels(request.method, endpoint, str(response.status_code)).inc()
+        if response.status_code >= 400:
+            metrics.errors.labels(endpoint, await _error_type(response)).inc()
+        return response
+
+    @app.get("/metrics")
+    async def _metrics() -> Response:
+        return Response(generate_latest(registry), status=200, content_type=PROMETHEUS_CONTENT_TYPE)
