@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
+from sqlalchemy.dialects import postgresql
 
 from class_management_service.adapters.db.orm import essay_student_associations
+from class_management_service.adapters.db.student_repository import _list_statement
 from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
 from class_management_service.domain.errors import EmailAlreadyUsed, EnrolmentConflict
 from class_management_service.domain.models import SchoolClass, Student
@@ -307,3 +310,26 @@ async def test_bulk_import_of_5000_students_is_fast(uow: SqlUnitOfWork) -> None:
     assert len(found) == 5000
     # Generous bound for a loaded CI machine; per-row round trips would take far longer.
     assert elapsed < 5, f"5,000-row import took {elapsed:.2f}s"
+
+
+def _probes_of(node: dict[str, Any], in_subplan: bool = False) -> list[bool]:
+    """For each scan of the enrolment primary key: is it inside a SubPlan (a per-row probe)?"""
+    in_subplan = in_subplan or node.get("Parent Relationship") == "SubPlan"
+    found = [in_subplan] if node.get("Index Name") == "class_student_association_pkey" else []
+    for child in node.get("Plans", []):
+        found += _probes_of(child, in_subplan)
+    return found
+
+
+async def test_class_filter_stays_a_primary_key_probe_whatever_the_statistics(
+    uow: SqlUnitOfWork,
+) -> None:
+    # Right after a bulk import the planner's row estimates are stale; a join planned on them
+    # degenerated into a 5,000 x 5,000 nested loop. The filter must stay a per-row probe.
+    statement = _list_statement(in_class=True, searching=False).params(
+        owner_id=TEACHER, class_id=uuid4(), limit=20, offset=0
+    )
+    sql = statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+    async with uow:
+        explained = (await uow.session.execute(text(f"EXPLAIN (FORMAT JSON) {sql}"))).scalar_one()
+    assert _probes_of(explained[0]["Plan"]) == [True]

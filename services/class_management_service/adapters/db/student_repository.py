@@ -21,6 +21,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal_column,
     or_,
     select,
     update,
@@ -29,7 +30,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from class_management_service.adapters.db.constraints import conflict_from
-from class_management_service.adapters.db.orm import enrolments, students
+from class_management_service.adapters.db.orm import enrolments
+from class_management_service.adapters.db.orm import students as student_table
 from class_management_service.adapters.db.student_rows import (
     STUDENT_COLUMNS,
     STUDENT_TABLE_COLUMNS,
@@ -39,18 +41,18 @@ from class_management_service.adapters.db.student_rows import (
 )
 from class_management_service.domain.models import Page, Student
 
-_INSERT_STUDENTS = insert(students)
+_INSERT_STUDENTS = insert(student_table)
 _INSERT_ENROLMENTS = insert(enrolments)
-_BY_ID = students.c.id == bindparam("student_id")
-_OWNED = students.c.created_by_user_id == bindparam("owner_id")
+_BY_ID = student_table.c.id == bindparam("student_id")
+_OWNED = student_table.c.created_by_user_id == bindparam("owner_id")
 
 _GET = select(*STUDENT_COLUMNS).where(_BY_ID, _OWNED)
-_GET_FOR_UPDATE = _GET.with_for_update(of=students)
+_GET_FOR_UPDATE = _GET.with_for_update(of=student_table)
 _BY_EMAILS = select(*STUDENT_COLUMNS).where(
-    _OWNED, students.c.email == any_(bindparam("emails", type_=ARRAY(String())))
+    _OWNED, student_table.c.email == any_(bindparam("emails", type_=ARRAY(String())))
 )
 _UPDATE = (
-    update(students)
+    update(student_table)
     .where(_BY_ID)
     .values(
         first_name=bindparam("first_name"),
@@ -65,11 +67,11 @@ _LEAVE = delete(enrolments).where(
     enrolments.c.class_id == any_(bindparam("class_ids", type_=ARRAY(Uuid()))),
 )
 _TOUCH = (
-    update(students)
-    .where(students.c.id == any_(bindparam("student_ids", type_=ARRAY(Uuid()))))
+    update(student_table)
+    .where(student_table.c.id == any_(bindparam("student_ids", type_=ARRAY(Uuid()))))
     .values(updated_at=bindparam("now"))
 )
-_DELETE = delete(students).where(_BY_ID)
+_DELETE = delete(student_table).where(_BY_ID)
 
 
 def like_pattern(query: str) -> str:
@@ -81,20 +83,26 @@ def like_pattern(query: str) -> str:
 def _conditions(*, in_class: bool, searching: bool) -> list[ColumnElement[bool]]:
     conditions = [_OWNED]
     if in_class:
-        conditions.append(
-            exists().where(
+        enrolled = (
+            select(enrolments.c.student_id)
+            .where(
                 enrolments.c.class_id == bindparam("class_id"),
-                enrolments.c.student_id == students.c.id,
+                enrolments.c.student_id == student_table.c.id,
             )
+            # OFFSET keeps PostgreSQL from turning EXISTS into a join. A join's plan rests on
+            # row estimates, which are badly stale right after a bulk import (a nested loop
+            # over 5,000 x 5,000 rows took seconds); a per-row primary-key probe never is.
+            .offset(literal_column("0"))
         )
+        conditions.append(exists(enrolled))
     if searching:
         pattern = bindparam("pattern", type_=String())
         searched = (
-            students.c.first_name,
-            students.c.last_name,
-            students.c.legal_full_name,
-            students.c.email,
-            students.c.first_name + " " + students.c.last_name,
+            student_table.c.first_name,
+            student_table.c.last_name,
+            student_table.c.legal_full_name,
+            student_table.c.email,
+            student_table.c.first_name + " " + student_table.c.last_name,
         )
         conditions.append(or_(*(column.ilike(pattern, escape="\\") for column in searched)))
     return conditions
@@ -106,7 +114,7 @@ def _list_statement(*, in_class: bool, searching: bool) -> Select[Any]:
     page = (
         select(*STUDENT_TABLE_COLUMNS, func.count().over().label("total"))
         .where(*_conditions(in_class=in_class, searching=searching))
-        .order_by(students.c.created_at.desc(), students.c.id.desc())
+        .order_by(student_table.c.created_at.desc(), student_table.c.id.desc())
         .limit(bindparam("limit", type_=Integer()))
         .offset(bindparam("offset", type_=Integer()))
         .subquery("page")
@@ -132,18 +140,18 @@ class SqlStudentRepository:
     async def add(self, student: Student) -> None:
         await self.add_many([student])
 
-    async def add_many(self, students_: Sequence[Student]) -> None:
-        if not students_:
+    async def add_many(self, students: Sequence[Student]) -> None:
+        if not students:
             return
-        pairs = [(class_id, s.id) for s in students_ for class_id in s.class_ids]
+        pairs = [(class_id, s.id) for s in students for class_id in s.class_ids]
         try:
-            await self._session.execute(_INSERT_STUDENTS, [student_values(s) for s in students_])
+            await self._session.execute(_INSERT_STUDENTS, [student_values(s) for s in students])
             if pairs:
                 await self._session.execute(_INSERT_ENROLMENTS, _enrolment_rows(pairs))
         except IntegrityError as exc:
             conflict = conflict_from(
                 exc,
-                emails=(s.email for s in students_),
+                emails=(s.email for s in students),
                 class_ids=(class_id for class_id, _ in pairs),
             )
             if conflict is None:
