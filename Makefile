@@ -19,6 +19,9 @@ help: ## list the targets
 
 $(PDM_VENV)/bin/pdm:
 	@mkdir -p $(LOCAL)
+	@# Debian splits venv support out of python3; install it when missing.
+	@$(PYTHON) -c "import ensurepip" 2>/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
 	$(PYTHON) -m venv $(PDM_VENV)
 	# pdm 2.29 breaks with hishel 2.x (AttributeError SyncSqliteStorage); pin it below 2.
 	$(PDM_VENV)/bin/pip install -q --disable-pip-version-check pdm "hishel<2"
