@@ -9,7 +9,7 @@ from quart_schema import Info, QuartSchema
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from class_management_service import SERVICE_NAME, SERVICE_VERSION
-from class_management_service.entrypoints.http import classes, health, students
+from class_management_service.entrypoints.http import batches, classes, health, internal, students
 from huleedu_service_libs.http.app import HuleEduApp
 from huleedu_service_libs.http.metrics import register_http_metrics
 from huleedu_service_libs.http.setup import configure_http
@@ -39,6 +39,8 @@ def create_app(
     app.register_blueprint(students.blueprint)
     app.register_blueprint(classes.blueprint)
     app.register_blueprint(health.blueprint)
+    app.register_blueprint(batches.blueprint)
+    app.register_blueprint(internal.blueprint)
     # Routes opt in with @inject; auto_inject would also wrap quart-schema's own routes.
     QuartDishka(app=app, container=container)
 

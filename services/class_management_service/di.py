@@ -11,12 +11,22 @@ from class_management_service.adapters.db.engine import create_sessionmaker
 from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
 from class_management_service.adapters.memory.store import InMemoryStore
 from class_management_service.adapters.memory.unit_of_work import InMemoryUnitOfWork
+from class_management_service.application.batch_associations import (
+    AssociationLookups,
+    ReviewBatch,
+)
 from class_management_service.application.bulk_import import BulkImport
 from class_management_service.application.classes import ClassUseCases
+from class_management_service.application.confirmations import ConfirmAssociations
+from class_management_service.application.matching import MatchingRules
 from class_management_service.application.outbox_messages import NotificationPolicy, OutboxMessages
 from class_management_service.application.ports import Clock, UnitOfWork
 from class_management_service.application.students import StudentUseCases
+from class_management_service.application.suggestions import StoreSuggestions
+from class_management_service.application.timeout_monitor import TimeoutMonitor
 from class_management_service.config import Settings
+from class_management_service.entrypoints.suggestion_handler import SuggestionRecordHandler
+from class_management_service.metrics import ServiceMetrics
 from huleedu_service_libs.clock import SystemClock
 
 
@@ -42,6 +52,58 @@ class CoreProvider(Provider):
     class_use_cases = provide(ClassUseCases, scope=Scope.REQUEST)
     student_use_cases = provide(StudentUseCases, scope=Scope.REQUEST)
     bulk_import = provide(BulkImport, scope=Scope.REQUEST)
+
+
+class MatchingProvider(Provider):
+    """Phase 1 matching: review, confirmation, the suggestion handler and the timeout monitor.
+
+    The handler and the monitor are request-scoped because they hold a unit of work; a worker
+    opens one scope for its whole life (the unit of work starts a new transaction each time)."""
+
+    @provide(scope=Scope.APP)
+    def service_metrics(self, registry: CollectorRegistry) -> ServiceMetrics:
+        return ServiceMetrics(registry)
+
+    @provide(scope=Scope.APP)
+    def matching_rules(self, settings: Settings) -> MatchingRules:
+        return MatchingRules(
+            timeout_hours=settings.association_timeout_hours,
+            confidence_threshold=settings.association_confidence_threshold,
+        )
+
+    review_batch = provide(ReviewBatch, scope=Scope.REQUEST)
+    association_lookups = provide(AssociationLookups, scope=Scope.REQUEST)
+    store_suggestions = provide(StoreSuggestions, scope=Scope.REQUEST)
+    suggestion_handler = provide(SuggestionRecordHandler, scope=Scope.REQUEST)
+
+    @provide(scope=Scope.REQUEST)
+    def confirm_associations(
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        messages: OutboxMessages,
+        metrics: ServiceMetrics,
+    ) -> ConfirmAssociations:
+        return ConfirmAssociations(uow, clock, messages, metrics)
+
+    @provide(scope=Scope.REQUEST)
+    def timeout_monitor(
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        messages: OutboxMessages,
+        rules: MatchingRules,
+        settings: Settings,
+        metrics: ServiceMetrics,
+    ) -> TimeoutMonitor:
+        return TimeoutMonitor(
+            uow,
+            clock,
+            messages,
+            rules,
+            interval_seconds=settings.association_check_interval_seconds,
+            metrics=metrics,
+        )
 
 
 class PostgresProvider(Provider):
@@ -83,4 +145,6 @@ def make_container(
     else:
         storage = PostgresProvider()
         context[AsyncEngine] = engine
-    return make_async_container(CoreProvider(), storage, QuartProvider(), *extra, context=context)
+    return make_async_container(
+        CoreProvider(), MatchingProvider(), storage, QuartProvider(), *extra, context=context
+    )

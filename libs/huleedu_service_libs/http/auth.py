@@ -26,6 +26,9 @@ def require_teacher(request: Request) -> str:
         raise authentication_error(
             "invalid_user_id", f"{USER_ID_HEADER} must be at most {MAX_USER_ID_LENGTH} characters"
         )
+    if "\x00" in user_id:
+        # HTTP forbids NUL in header values and PostgreSQL cannot store it: never a valid owner.
+        raise authentication_error("invalid_user_id", f"{USER_ID_HEADER} contains a NUL character")
     # Compared trimmed so padding cannot smuggle a system identity past the check.
     if user_id.strip() in RESERVED_USER_IDS:
         raise authentication_error("invalid_user_id", f"{USER_ID_HEADER} is a reserved identity")

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
+from class_management_service.domain.associations import (
+    AssociationDetail,
+    BatchClass,
+    EssayAssociation,
+)
 from class_management_service.domain.models import Page, SchoolClass, Student
 from huleedu_service_libs.outbox.message import OutboxMessage
 
@@ -47,6 +53,20 @@ class ClassRepository(Protocol):
 
     async def roster(self, class_id: UUID) -> list[Student]:
         """Enrolled students except the UNKNOWN placeholder, in roster order."""
+        ...
+
+    async def get_for_share(self, class_id: UUID) -> SchoolClass | None:
+        """Any owner's class, locked ``FOR SHARE`` so it cannot be deleted meanwhile."""
+        ...
+
+    async def enrolled_student_ids(self, class_id: UUID) -> set[UUID]:
+        """Ids of every student enrolled in the class (one query)."""
+        ...
+
+    async def unknown_student(self, class_id: UUID, now: datetime) -> UUID:
+        """Get or create the class's UNKNOWN placeholder and its enrolment (matching.md §5.4).
+
+        Safe against concurrent callers: the unique (e-mail, creator) constraint arbitrates."""
         ...
 
 
@@ -97,6 +117,80 @@ class StudentRepository(Protocol):
     async def delete(self, student: Student) -> None: ...
 
 
+class AssociationRepository(Protocol):
+    async def add_many(self, associations: Sequence[EssayAssociation]) -> None:
+        """Insert rows in one statement."""
+        ...
+
+    async def existing_essay_ids(self, essay_ids: Collection[UUID]) -> set[UUID]:
+        """The subset of ``essay_ids`` that already have an association (any batch)."""
+        ...
+
+    async def batch_has_other_class(self, batch_id: UUID, class_id: UUID) -> bool:
+        """Whether any association of the batch belongs to a class other than ``class_id``."""
+        ...
+
+    async def lock_batch(self, batch_id: UUID) -> list[EssayAssociation]:
+        """Every row of the batch, locked ``FOR UPDATE`` (waiting) in ``id`` order."""
+        ...
+
+    async def try_lock_batch(self, batch_id: UUID) -> bool:
+        """A transaction-scoped advisory lock on the batch, without waiting."""
+        ...
+
+    async def lock_due_pending(self, batch_id: UUID, cutoff: datetime) -> list[EssayAssociation]:
+        """The batch's pending rows created at or before ``cutoff``, ordered by ``essay_id``,
+        locked ``FOR UPDATE SKIP LOCKED`` (rows another transaction holds are left out)."""
+        ...
+
+    async def due_batch_ids(
+        self, cutoff: datetime, *, exclude: Collection[UUID], limit: int
+    ) -> list[UUID]:
+        """Batches with pending rows created at or before ``cutoff``, oldest such row first."""
+        ...
+
+    async def save_decisions(self, associations: Sequence[EssayAssociation]) -> None:
+        """Persist ``student_id`` and the decision columns of decided rows."""
+        ...
+
+    async def details_of_batch(self, batch_id: UUID) -> list[AssociationDetail]:
+        """Every row of the batch with student names, ``created_at DESC, essay_id ASC``."""
+        ...
+
+    async def detail_of_essay(self, essay_id: UUID) -> AssociationDetail | None: ...
+
+    async def batch_classes(self, batch_ids: Collection[UUID]) -> dict[UUID, BatchClass]:
+        """The class of each batch that has associations (one query)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessedEvent:
+    """An inbox row: the consumed event whose effects commit in the same transaction."""
+
+    event_id: UUID
+    event_type: str
+    topic: str
+    partition: int
+    offset: int
+    correlation_id: UUID | None
+    processed_at: datetime
+
+
+class InboxRepository(Protocol):
+    async def add(self, event: ProcessedEvent) -> bool:
+        """Insert the inbox row; ``False`` when the event id is already recorded (a duplicate).
+
+        A concurrent transaction recording the same id makes this wait for its outcome."""
+        ...
+
+
+class DecisionMetrics(Protocol):
+    def association_decided(self, validation_method: str, validation_status: str) -> None:
+        """Count one decided association row."""
+        ...
+
+
 class Outbox(Protocol):
     async def add(self, messages: Sequence[OutboxMessage]) -> None:
         """Insert outbox rows in the current transaction."""
@@ -111,6 +205,8 @@ class UnitOfWork(Protocol):
     classes: ClassRepository
     students: StudentRepository
     outbox: Outbox
+    associations: AssociationRepository
+    inbox: InboxRepository
 
     async def __aenter__(self) -> Self: ...
 

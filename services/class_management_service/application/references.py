@@ -18,17 +18,26 @@ def first_occurrences(field: str, ids: Sequence[UUID] | None) -> dict[UUID, str]
     return seen
 
 
-async def require_owned_classes(
+async def load_owned_classes(
     classes: ClassRepository, owner_id: str, *fields: dict[UUID, str]
 ) -> dict[UUID, SchoolClass]:
-    """Load every referenced class; report all missing or foreign ones together."""
+    """The referenced classes that exist and belong to ``owner_id``, locked against deletion.
+
+    Callers that also lock a student take these class locks first: bulk imports and class
+    deletes lock the class row before touching its students, and one lock order keeps
+    concurrent requests waiting for each other instead of deadlocking.
+    """
     wanted: dict[UUID, str] = {}
     for mapping in fields:
         for class_id, path in mapping.items():
             wanted.setdefault(class_id, path)
     if not wanted:
         return {}
-    found = await classes.get_many(owner_id, wanted.keys())
+    return await classes.get_many(owner_id, wanted.keys())
+
+
+def require_all_found(found: dict[UUID, SchoolClass], *fields: dict[UUID, str]) -> None:
+    """Report every missing or foreign class together (400 ``unknown_reference``)."""
     errors = [
         field_error(path, "class does not exist", id=str(class_id))
         for mapping in fields
@@ -39,4 +48,12 @@ async def require_owned_classes(
         raise validation_error(
             "unknown_reference", "Referenced classes do not exist", errors=errors
         )
+
+
+async def require_owned_classes(
+    classes: ClassRepository, owner_id: str, *fields: dict[UUID, str]
+) -> dict[UUID, SchoolClass]:
+    """Load every referenced class; report all missing or foreign ones together."""
+    found = await load_owned_classes(classes, owner_id, *fields)
+    require_all_found(found, *fields)
     return found

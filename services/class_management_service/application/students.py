@@ -11,6 +11,8 @@ from class_management_service.application.outbox_messages import OutboxMessages
 from class_management_service.application.ports import Clock, UnitOfWork
 from class_management_service.application.references import (
     first_occurrences,
+    load_owned_classes,
+    require_all_found,
     require_owned_classes,
 )
 from class_management_service.domain.errors import ClassNotFound, StudentNotFound
@@ -104,10 +106,13 @@ class StudentUseCases:
                 [field_error(path, "must not also be in add_class_ids") for path in overlap]
             )
         async with self._uow as uow:
+            # Classes are locked before the student (see load_owned_classes); the errors are
+            # still reported in the contract's order: the student (404) before the classes.
+            classes = await load_owned_classes(uow.classes, actor.teacher_id, to_add, to_remove)
             student = await uow.students.get(student_id, owner_id=actor.teacher_id, for_update=True)
             if student is None:
                 raise StudentNotFound(student_id)
-            classes = await require_owned_classes(uow.classes, actor.teacher_id, to_add, to_remove)
+            require_all_found(classes, to_add, to_remove)
             current = set(student.class_ids)
             enrolled = sorted(class_id for class_id in to_add if class_id not in current)
             left = sorted(class_id for class_id in to_remove if class_id in current)

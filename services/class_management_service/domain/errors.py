@@ -33,3 +33,17 @@ class StudentNotFound(HuleEduError):
     def __init__(self, student_id: UUID | str) -> None:
         base = not_found("student", str(student_id))
         super().__init__(base.code, base.message, details=base.details)
+
+
+class BatchNotFound(HuleEduError):
+    """No association rows for the batch, or its class belongs to someone else."""
+
+    def __init__(self, batch_id: UUID | str) -> None:
+        base = not_found("batch", str(batch_id))
+        super().__init__(base.code, base.message, details=base.details)
+
+
+class AssociationNotFound(HuleEduError):
+    def __init__(self, essay_id: UUID | str) -> None:
+        base = not_found("association", str(essay_id))
+        super().__init__(base.code, base.message, details=base.details)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from functools import cache
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     Integer,
     Select,
     Uuid,
@@ -20,6 +22,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from class_management_service.adapters.db.orm import classes, enrolments, students
@@ -31,6 +34,9 @@ from class_management_service.adapters.db.student_rows import (
 from class_management_service.domain.models import Page, SchoolClass, Student
 from common_core.courses import course_by_id
 from common_core.topics import SYSTEM_TIMEOUT
+
+UNKNOWN_FIRST_NAME = "UNKNOWN"
+UNKNOWN_LAST_NAME = "STUDENT"
 
 CLASS_COLUMNS = (
     classes.c.id,
@@ -71,9 +77,18 @@ def _get_statement(*, by_owner: bool, for_update: bool) -> Select[Any]:
     return statement
 
 
-_GET_MANY = select(*CLASS_COLUMNS, _student_count(classes.c.id)).where(
-    classes.c.created_by_user_id == bindparam("owner_id"),
-    classes.c.id == any_(bindparam("class_ids", type_=ARRAY(Uuid()))),
+# Referenced classes are locked FOR KEY SHARE (what the enrolment's foreign key check takes
+# anyway, but now before the check passes): a concurrent class delete either waits for this
+# transaction or has committed first, so the class is reported missing (unknown_reference)
+# instead of the enrolment insert failing on the foreign key (a 500).
+_GET_MANY = (
+    select(*CLASS_COLUMNS, _student_count(classes.c.id))
+    .where(
+        classes.c.created_by_user_id == bindparam("owner_id"),
+        classes.c.id == any_(bindparam("class_ids", type_=ARRAY(Uuid()))),
+    )
+    .order_by(classes.c.id)
+    .with_for_update(read=True, key_share=True, of=classes)
 )
 
 
@@ -84,7 +99,8 @@ def _list_statement() -> Select[Any]:
         .where(classes.c.created_by_user_id == bindparam("owner_id"))
         .order_by(classes.c.created_at.desc(), classes.c.id.desc())
         .limit(bindparam("limit", type_=Integer()))
-        .offset(bindparam("offset", type_=Integer()))
+        # OFFSET is a bigint in PostgreSQL and the API accepts offsets up to 2**63 - 1.
+        .offset(bindparam("offset", type_=BigInteger()))
         .subquery("page")
     )
     return select(page, _student_count(page.c.id)).order_by(
@@ -110,6 +126,26 @@ _ROSTER = (
         func.lower(students.c.first_name).collate("C"),
         students.c.id,
     )
+)
+
+
+_GET_FOR_SHARE = _get_statement(by_owner=False, for_update=False).with_for_update(
+    read=True, of=classes
+)
+_ENROLLED_IDS = select(enrolments.c.student_id).where(
+    enrolments.c.class_id == bindparam("class_id")
+)
+# Get-or-create in two statements (matching.md §5.4): a racing creator's INSERT waits on the
+# unique index and then does nothing; the separate SELECT takes a new snapshot that sees the
+# winner's committed row, which a single INSERT ... RETURNING statement could not.
+_INSERT_PLACEHOLDER = pg_insert(students).on_conflict_do_nothing(
+    constraint="uix_student_email_user"
+)
+_PLACEHOLDER_ID = select(students.c.id).where(
+    students.c.email == bindparam("email"), students.c.created_by_user_id == SYSTEM_TIMEOUT
+)
+_ENROL_PLACEHOLDER = pg_insert(enrolments).on_conflict_do_nothing(
+    constraint="class_student_association_pkey"
 )
 
 
@@ -194,3 +230,34 @@ class SqlClassRepository:
     async def roster(self, class_id: UUID) -> list[Student]:
         result = await self._session.execute(_ROSTER, {"class_id": class_id})
         return [student_from_row(row) for row in result]
+
+    async def get_for_share(self, class_id: UUID) -> SchoolClass | None:
+        row = (await self._session.execute(_GET_FOR_SHARE, {"class_id": class_id})).first()
+        return None if row is None else _class_from_row(row)
+
+    async def enrolled_student_ids(self, class_id: UUID) -> set[UUID]:
+        result = await self._session.execute(_ENROLLED_IDS, {"class_id": class_id})
+        return set(result.scalars())
+
+    async def unknown_student(self, class_id: UUID, now: datetime) -> UUID:
+        email = placeholder_email(class_id)
+        await self._session.execute(
+            _INSERT_PLACEHOLDER,
+            {
+                "id": uuid4(),
+                "first_name": UNKNOWN_FIRST_NAME,
+                "last_name": UNKNOWN_LAST_NAME,
+                "legal_full_name": f"{UNKNOWN_FIRST_NAME} {UNKNOWN_LAST_NAME}",
+                "email": email,
+                "created_by_user_id": SYSTEM_TIMEOUT,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        student_id: UUID = (
+            await self._session.execute(_PLACEHOLDER_ID, {"email": email})
+        ).scalar_one()
+        await self._session.execute(
+            _ENROL_PLACEHOLDER, {"class_id": class_id, "student_id": student_id}
+        )
+        return student_id

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     ColumnElement,
     Integer,
     Select,
@@ -48,8 +49,14 @@ _OWNED = student_table.c.created_by_user_id == bindparam("owner_id")
 
 _GET = select(*STUDENT_COLUMNS).where(_BY_ID, _OWNED)
 _GET_FOR_UPDATE = _GET.with_for_update(of=student_table)
-_BY_EMAILS = select(*STUDENT_COLUMNS).where(
-    _OWNED, student_table.c.email == any_(bindparam("emails", type_=ARRAY(String())))
+# Locked FOR KEY SHARE: a student found here is about to be enrolled (bulk import), and a
+# concurrent delete must either finish first (then the row is simply not found) or wait, rather
+# than make the enrolment insert fail on its foreign key.
+_BY_EMAILS = (
+    select(*STUDENT_COLUMNS)
+    .where(_OWNED, student_table.c.email == any_(bindparam("emails", type_=ARRAY(String()))))
+    .order_by(student_table.c.id)
+    .with_for_update(read=True, key_share=True, of=student_table)
 )
 _UPDATE = (
     update(student_table)
@@ -116,7 +123,8 @@ def _list_statement(*, in_class: bool, searching: bool) -> Select[Any]:
         .where(*_conditions(in_class=in_class, searching=searching))
         .order_by(student_table.c.created_at.desc(), student_table.c.id.desc())
         .limit(bindparam("limit", type_=Integer()))
-        .offset(bindparam("offset", type_=Integer()))
+        # OFFSET is a bigint in PostgreSQL and the API accepts offsets up to 2**63 - 1.
+        .offset(bindparam("offset", type_=BigInteger()))
         .subquery("page")
     )
     return select(page, class_ids_of(page.c.id).label("class_ids")).order_by(

@@ -7,10 +7,18 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from class_management_service.adapters.db.association_repository import SqlAssociationRepository
 from class_management_service.adapters.db.class_repository import SqlClassRepository
+from class_management_service.adapters.db.inbox import SqlInbox
 from class_management_service.adapters.db.outbox import SqlOutbox
 from class_management_service.adapters.db.student_repository import SqlStudentRepository
-from class_management_service.application.ports import ClassRepository, Outbox, StudentRepository
+from class_management_service.application.ports import (
+    AssociationRepository,
+    ClassRepository,
+    InboxRepository,
+    Outbox,
+    StudentRepository,
+)
 
 
 class SqlUnitOfWork:
@@ -22,6 +30,8 @@ class SqlUnitOfWork:
     classes: ClassRepository
     students: StudentRepository
     outbox: Outbox
+    associations: AssociationRepository
+    inbox: InboxRepository
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessionmaker = sessionmaker
@@ -42,6 +52,8 @@ class SqlUnitOfWork:
         self.classes = SqlClassRepository(session)
         self.students = SqlStudentRepository(session)
         self.outbox = SqlOutbox(session)
+        self.associations = SqlAssociationRepository(session)
+        self.inbox = SqlInbox(session)
         return self
 
     async def __aexit__(

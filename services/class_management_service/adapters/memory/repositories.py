@@ -98,6 +98,37 @@ class InMemoryClassRepository:
                 del self._t.students[row.id]
                 self._t.enrolments = {p for p in self._t.enrolments if p[1] != row.id}
 
+    async def get_for_share(self, class_id: UUID) -> SchoolClass | None:
+        return await self.get(class_id, owner_id=None)
+
+    async def enrolled_student_ids(self, class_id: UUID) -> set[UUID]:
+        return {student_id for enrolled, student_id in self._t.enrolments if enrolled == class_id}
+
+    async def unknown_student(self, class_id: UUID, now: datetime) -> UUID:
+        email = placeholder_email(class_id)
+        found = next(
+            (
+                row
+                for row in self._t.students.values()
+                if row.owner_id == SYSTEM_TIMEOUT and row.email == email
+            ),
+            None,
+        )
+        if found is None:
+            found = StudentRow(
+                id=uuid4(),
+                first_name="UNKNOWN",
+                last_name="STUDENT",
+                legal_full_name="UNKNOWN STUDENT",
+                email=email,
+                owner_id=SYSTEM_TIMEOUT,
+                created_at=now,
+                updated_at=now,
+            )
+            self._t.students[found.id] = found
+        self._t.enrolments.add((class_id, found.id))
+        return found.id
+
     async def roster(self, class_id: UUID) -> list[Student]:
         students = [
             _student(self._t, self._t.students[student_id])

@@ -5,6 +5,10 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from class_management_service.adapters.memory.associations import (
+    InMemoryAssociationRepository,
+    InMemoryInbox,
+)
 from class_management_service.adapters.memory.repositories import (
     InMemoryClassRepository,
     InMemoryOutbox,
@@ -12,8 +16,10 @@ from class_management_service.adapters.memory.repositories import (
 )
 from class_management_service.adapters.memory.store import InMemoryStore, Tables
 from class_management_service.application.ports import (
+    AssociationRepository,
     ClassRepository,
     Clock,
+    InboxRepository,
     Outbox,
     StudentRepository,
 )
@@ -23,6 +29,8 @@ class InMemoryUnitOfWork:
     classes: ClassRepository
     students: StudentRepository
     outbox: Outbox
+    associations: AssociationRepository
+    inbox: InboxRepository
 
     def __init__(self, store: InMemoryStore, clock: Clock) -> None:
         self._store = store
@@ -37,6 +45,8 @@ class InMemoryUnitOfWork:
         self.classes = InMemoryClassRepository(self._working)
         self.students = InMemoryStudentRepository(self._working)
         self.outbox = InMemoryOutbox(self._working, self._clock, self._store.next_seq)
+        self.associations = InMemoryAssociationRepository(self._working)
+        self.inbox = InMemoryInbox(self._working)
         return self
 
     async def __aexit__(
@@ -57,4 +67,6 @@ class InMemoryUnitOfWork:
         self.classes = InMemoryClassRepository(self._working)
         self.students = InMemoryStudentRepository(self._working)
         self.outbox = InMemoryOutbox(self._working, self._clock, self._store.next_seq)
+        self.associations = InMemoryAssociationRepository(self._working)
+        self.inbox = InMemoryInbox(self._working)
         self.committed = True

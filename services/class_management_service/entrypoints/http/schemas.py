@@ -30,14 +30,28 @@ def _blank_to_none(value: str | None) -> str | None:
     return value if value else None
 
 
+def _no_nul(value: str | None) -> str | None:
+    # JSON and CSV can carry U+0000, but PostgreSQL text cannot store it (it would be a 500).
+    if value is not None and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
 CanonicalUUID = Annotated[UUID, BeforeValidator(_canonical_uuid)]
-ClassName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+ClassName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_no_nul),
+]
 PersonNamePart = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
+    AfterValidator(_no_nul),
 ]
 LegalName = Annotated[
     str | None,
     StringConstraints(strip_whitespace=True, max_length=512),
+    AfterValidator(_no_nul),
     AfterValidator(_blank_to_none),
 ]
 Email = Annotated[str, AfterValidator(normalize_email)]

@@ -42,6 +42,9 @@ async def list_students(use_cases: FromDishka[StudentUseCases]) -> Response:
     query = request.args.get("q", "").strip()
     if len(query) > MAX_QUERY_LENGTH:
         raise invalid_parameter("q", f"must be at most {MAX_QUERY_LENGTH} characters")
+    if "\x00" in query:
+        # PostgreSQL text cannot hold U+0000, so the pattern would fail there as a 500.
+        raise invalid_parameter("q", "must not contain NUL characters")
     page = await use_cases.list_page(
         actor, class_id=class_id, query=query or None, limit=limit, offset=offset
     )

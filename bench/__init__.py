@@ -1,0 +1,1 @@
+"""Benchmarks of the Class Management Service against real PostgreSQL, Kafka and Redis."""

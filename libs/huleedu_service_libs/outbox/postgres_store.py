@@ -1,0 +1,268 @@
+"""``OutboxStore`` on PostgreSQL: ``FOR UPDATE SKIP LOCKED`` claims held open while publishing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import JSON, BigInteger, Float, Integer, String, Uuid, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.elements import TextClause
+
+from huleedu_service_libs.outbox.records import (
+    DestinationStats,
+    OutboxRecord,
+    OutboxStats,
+    truncate_error,
+)
+
+DELETE_CHUNK_ROWS = 1000
+
+# Step 1 of the relay algorithm. The literal 'pending' (never a bind parameter) lets the planner
+# match the partial indexes even under a generic prepared plan: ix_event_outbox_pending serves
+# the outer scan, ix_event_outbox_pending_key the "no earlier pending row of this key" probe.
+# A row locked by another relay is skipped, and its later same-key rows stay blocked because the
+# probe still sees it pending, so no key is ever worked on by two relays at once.
+CLAIM_SQL = """
+SELECT o.id, o.seq, o.destination, o.event_type, o.topic, o.event_key, o.event_data,
+       o.retry_count
+FROM event_outbox AS o
+WHERE o.status = 'pending'
+  AND o.destination = :destination
+  AND o.next_attempt_at <= now()
+  AND NOT EXISTS (
+      SELECT 1
+      FROM event_outbox AS earlier
+      WHERE earlier.status = 'pending'
+        AND earlier.destination = o.destination
+        AND earlier.event_key = o.event_key
+        AND earlier.seq < o.seq
+  )
+ORDER BY o.seq
+LIMIT :limit
+FOR UPDATE OF o SKIP LOCKED
+"""
+
+CLAIM_QUERY = (
+    text(CLAIM_SQL)
+    .bindparams(bindparam("destination", type_=String), bindparam("limit", type_=Integer))
+    .columns(
+        id=Uuid,
+        seq=BigInteger,
+        destination=String,
+        event_type=String,
+        topic=String,
+        event_key=String,
+        event_data=JSON,
+        retry_count=Integer,
+    )
+)
+
+# Only future times matter: a due row that was not claimed is blocked by an earlier row of its key
+# (whose own time is then the one to wait for) or locked by another relay.
+_NEXT_DUE = text(
+    """
+    SELECT extract(epoch FROM min(next_attempt_at) - clock_timestamp())::float8 AS seconds
+    FROM event_outbox
+    WHERE status = 'pending' AND destination = :destination AND next_attempt_at > now()
+    """
+).columns(seconds=Float)
+
+# clock_timestamp(), not now(): publishing may take a while after the claim's transaction began.
+_MARK_PUBLISHED = text(
+    """
+    UPDATE event_outbox
+    SET status = 'published', published_at = clock_timestamp()
+    WHERE id = ANY(:ids)
+    """
+).bindparams(bindparam("ids", type_=ARRAY(Uuid())))
+
+_MARK_RETRY = text(
+    """
+    UPDATE event_outbox
+    SET retry_count = retry_count + 1,
+        last_error = :error,
+        next_attempt_at = clock_timestamp() + make_interval(secs => :delay)
+    WHERE id = :id
+    """
+)
+
+_MARK_PARKED = text(
+    """
+    UPDATE event_outbox
+    SET retry_count = retry_count + 1,
+        last_error = :error,
+        next_attempt_at = clock_timestamp() + make_interval(secs => :delay),
+        status = 'failed',
+        failed_at = clock_timestamp()
+    WHERE id = :id
+    """
+)
+
+_STATS = text(
+    """
+    SELECT destination,
+           count(*) FILTER (WHERE status = 'pending') AS pending,
+           count(*) FILTER (WHERE status = 'failed') AS failed,
+           extract(epoch FROM clock_timestamp()
+                   - min(created_at) FILTER (WHERE status = 'pending'))::float8 AS oldest
+    FROM event_outbox
+    WHERE status IN ('pending', 'failed')
+    GROUP BY destination
+    """
+).columns(destination=String, pending=Integer, failed=Integer, oldest=Float)
+
+# data-model.md §7.3: the parked row becomes eligible right away with a fresh attempt budget.
+_REQUEUE_SQL = """
+    UPDATE event_outbox
+    SET status = 'pending', retry_count = 0, next_attempt_at = now(), failed_at = NULL
+    WHERE status = 'failed'
+    """
+_REQUEUE_ALL = text(_REQUEUE_SQL)
+_REQUEUE_DESTINATION = text(_REQUEUE_SQL + " AND destination = :destination")
+
+# Chunks keep each delete's locks and WAL small; SKIP LOCKED lets housekeepers of several
+# replicas share the work instead of queueing behind each other.
+_DELETE_PUBLISHED = text(
+    """
+    DELETE FROM event_outbox
+    WHERE id IN (
+        SELECT id FROM event_outbox
+        WHERE status = 'published' AND published_at < :cutoff
+        LIMIT :chunk
+        FOR UPDATE SKIP LOCKED
+    )
+    """
+)
+
+_DELETE_PROCESSED = text(
+    """
+    DELETE FROM processed_events
+    WHERE event_id IN (
+        SELECT event_id FROM processed_events
+        WHERE processed_at < :cutoff
+        LIMIT :chunk
+        FOR UPDATE SKIP LOCKED
+    )
+    """
+)
+
+
+class _PostgresClaim:
+    def __init__(
+        self,
+        connection: AsyncConnection,
+        records: Sequence[OutboxRecord],
+        next_due_seconds: float | None,
+    ) -> None:
+        self._connection = connection
+        self._records = records
+        self._next_due_seconds = next_due_seconds
+        self._published: list[UUID] = []
+
+    @property
+    def records(self) -> Sequence[OutboxRecord]:
+        return self._records
+
+    @property
+    def next_due_seconds(self) -> float | None:
+        return self._next_due_seconds
+
+    async def mark_published(self, record: OutboxRecord) -> None:
+        # Collected and written in one statement when the claim commits.
+        self._published.append(record.id)
+
+    async def mark_failed(
+        self, record: OutboxRecord, *, error: str, retry_delay_seconds: float, park: bool
+    ) -> None:
+        await self._connection.execute(
+            _MARK_PARKED if park else _MARK_RETRY,
+            {"id": record.id, "error": truncate_error(error), "delay": retry_delay_seconds},
+        )
+
+    async def flush(self) -> None:
+        if self._published:
+            await self._connection.execute(_MARK_PUBLISHED, {"ids": self._published})
+
+
+class PostgresOutboxStore:
+    """The ``event_outbox`` / ``processed_events`` tables of ``data-model.md`` §6–§7."""
+
+    def __init__(self, engine: AsyncEngine, *, delete_chunk_rows: int = DELETE_CHUNK_ROWS) -> None:
+        if not 1 <= delete_chunk_rows <= DELETE_CHUNK_ROWS:
+            raise ValueError(f"delete_chunk_rows must be within 1..{DELETE_CHUNK_ROWS}")
+        self._engine = engine
+        self._chunk = delete_chunk_rows
+
+    @asynccontextmanager
+    async def claim(self, destination: str, limit: int) -> AsyncIterator[_PostgresClaim]:
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                CLAIM_QUERY, {"destination": destination, "limit": limit}
+            )
+            records = [
+                OutboxRecord(
+                    id=row.id,
+                    seq=row.seq,
+                    destination=row.destination,
+                    event_type=row.event_type,
+                    topic=row.topic,
+                    event_key=row.event_key,
+                    event_data=row.event_data,
+                    retry_count=row.retry_count,
+                )
+                for row in result
+            ]
+            next_due = None
+            if not records:
+                next_due = (
+                    await connection.execute(_NEXT_DUE, {"destination": destination})
+                ).scalar_one()
+            claim = _PostgresClaim(connection, records, next_due)
+            yield claim
+            await claim.flush()
+
+    async def stats(self) -> OutboxStats:
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(_STATS)).all()
+        return OutboxStats.of(
+            {
+                row.destination: DestinationStats(
+                    pending=row.pending, failed=row.failed, oldest_pending_age_seconds=row.oldest
+                )
+                for row in rows
+            }
+        )
+
+    async def requeue_failed(self, destination: str | None = None) -> int:
+        async with self._engine.begin() as connection:
+            if destination is None:
+                result = await connection.execute(_REQUEUE_ALL)
+            else:
+                result = await connection.execute(
+                    _REQUEUE_DESTINATION, {"destination": destination}
+                )
+        return result.rowcount
+
+    async def delete_published_before(self, cutoff: datetime) -> int:
+        return await self._delete_in_chunks(_DELETE_PUBLISHED, cutoff)
+
+    async def delete_processed_events_before(self, cutoff: datetime) -> int:
+        return await self._delete_in_chunks(_DELETE_PROCESSED, cutoff)
+
+    async def _delete_in_chunks(self, statement: TextClause, cutoff: datetime) -> int:
+        if cutoff.tzinfo is None:
+            raise ValueError("cutoff must be timezone-aware")
+        total = 0
+        while True:
+            # One transaction per chunk, so a long purge never holds locks for its whole run.
+            async with self._engine.begin() as connection:
+                result = await connection.execute(
+                    statement, {"cutoff": cutoff, "chunk": self._chunk}
+                )
+            total += result.rowcount
+            if result.rowcount < self._chunk:
+                return total

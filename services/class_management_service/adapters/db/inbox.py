@@ -1,0 +1,37 @@
+"""PostgreSQL ``InboxRepository``: ``processed_events`` rows that make consumption idempotent."""
+
+from __future__ import annotations
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from class_management_service.adapters.db.orm import processed_events
+from class_management_service.application.ports import ProcessedEvent
+
+# DO NOTHING rather than catching the unique violation: the transaction stays usable, and an
+# insert racing a concurrent consumer's uncommitted row waits for it, then sees the duplicate.
+_INSERT = (
+    insert(processed_events)
+    .on_conflict_do_nothing(index_elements=[processed_events.c.event_id])
+    .returning(processed_events.c.event_id)
+)
+
+
+class SqlInbox:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, event: ProcessedEvent) -> bool:
+        result = await self._session.execute(
+            _INSERT,
+            {
+                "event_id": event.event_id,
+                "event_type": event.event_type,
+                "topic": event.topic,
+                "kafka_partition": event.partition,
+                "kafka_offset": event.offset,
+                "correlation_id": event.correlation_id,
+                "processed_at": event.processed_at,
+            },
+        )
+        return result.scalar_one_or_none() is not None

@@ -1,0 +1,46 @@
+"""The service's own Prometheus counters (http-api.md §11.2); HTTP metrics live in the libs."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter
+
+from huleedu_service_libs.kafka.metrics import PrometheusConsumerMetrics
+
+
+class ServiceMetrics:
+    """Every ``cms_*`` series except ``cms_http_*`` and ``cms_api_errors_total``.
+
+    Build one per registry (the container does). It is also the consumer loop's
+    ``ConsumerMetrics`` and ``ConsumerLagObserver``: the consumer series are registered here,
+    once, through the library's implementation, so nothing registers them a second time."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.class_creations = Counter(
+            "cms_class_creations_total", "Classes created", registry=registry
+        )
+        self.student_creations = Counter(
+            "cms_student_creations_total",
+            "Students created, bulk-imported ones included",
+            registry=registry,
+        )
+        self.associations_decided = Counter(
+            "cms_associations_decided_total",
+            "Essay associations decided, by method and resulting status",
+            ["validation_method", "validation_status"],
+            registry=registry,
+        )
+        # cms_consumer_messages_total{topic,result}, cms_consumer_retries_total{topic} and
+        # cms_consumer_lag{topic,partition}.
+        self.consumer = PrometheusConsumerMetrics(registry, prefix="cms")
+
+    def association_decided(self, validation_method: str, validation_status: str) -> None:
+        self.associations_decided.labels(validation_method, validation_status).inc()
+
+    def consumer_message(self, topic: str, result: str) -> None:
+        self.consumer.consumer_message(topic, result)
+
+    def consumer_retry(self, topic: str) -> None:
+        self.consumer.consumer_retry(topic)
+
+    def consumer_lag(self, topic: str, partition: int, lag: int) -> None:
+        self.consumer.consumer_lag(topic, partition, lag)

@@ -1,0 +1,205 @@
+"""The class roster (http-api.md §7.6, §2.3) and the UNKNOWN placeholder (data-model.md §8, §9)."""
+
+from __future__ import annotations
+
+import pytest
+from quart.typing import TestClientProtocol as Client
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.integration.http.support import (
+    OTHER_TEACHER,
+    ROSTER_ENTRY_KEYS,
+    SERVICE,
+    TEACHER,
+    count_rows,
+    create_class,
+    create_student,
+    details_of,
+    error_fields,
+    get_json,
+    insert_unknown_placeholder,
+    missing_id,
+    not_found_details,
+    validation_details,
+)
+
+pytestmark = pytest.mark.integration
+
+
+async def test_owner_reads_the_roster_in_name_order(api: Client) -> None:
+    school_class = await create_class(api)
+    class_id = school_class["id"]
+    # Sorted by lower(last_name), lower(first_name), then id, comparing code points.
+    lindqvist = await create_student(
+        api,
+        "Anna",
+        "Lindqvist",
+        legal_full_name="Anna Maria Lindqvist",
+        email="Anna.Lindqvist@example.com",
+        class_ids=[class_id],
+    )
+    haddad = await create_student(api, "Omar", "Haddad", class_ids=[class_id])
+    berg_b = await create_student(api, "bo", "berg", class_ids=[class_id])
+    berg_a = await create_student(api, "Ada", "Berg", class_ids=[class_id])
+    twins = [await create_student(api, "Same", "Twin", class_ids=[class_id]) for _ in range(3)]
+    umlaut = await create_student(api, "Ada", "Östberg", class_ids=[class_id])
+    zed = await create_student(api, "Ada", "Zed", class_ids=[class_id])
+    await create_student(api, "Not", "Enrolled")
+
+    body = await get_json(api, f"/v1/classes/{class_id}/roster")
+    assert set(body) == {"class_id", "students"}
+    assert body["class_id"] == class_id
+    for entry in body["students"]:
+        assert set(entry) == ROSTER_ENTRY_KEYS
+    order = [entry["student_id"] for entry in body["students"]]
+    twin_ids = sorted(t["id"] for t in twins)
+    # "Ö" (U+00D6) lower-cases to U+00F6, after every ASCII letter.
+    assert order == [
+        berg_a["id"],
+        berg_b["id"],
+        haddad["id"],
+        lindqvist["id"],
+        *twin_ids,
+        zed["id"],
+        umlaut["id"],
+    ]
+    first = body["students"][order.index(lindqvist["id"])]
+    assert first == {
+        "student_id": lindqvist["id"],
+        "first_name": "Anna",
+        "last_name": "Lindqvist",
+        "full_legal_name": "Anna Maria Lindqvist",
+        "email": "anna.lindqvist@example.com",
+    }
+    assert body["students"][order.index(haddad["id"])]["email"] is None
+    assert body["students"][order.index(haddad["id"])]["full_legal_name"] == "Omar Haddad"
+
+
+async def test_empty_class_has_an_empty_roster(api: Client) -> None:
+    school_class = await create_class(api)
+    body = await get_json(api, f"/v1/classes/{school_class['id'].upper()}/roster")
+    assert body == {"class_id": school_class["id"], "students": []}
+
+
+async def test_service_mode_reads_any_teachers_class(api: Client) -> None:
+    school_class = await create_class(api, headers=OTHER_TEACHER)
+    student = await create_student(api, class_ids=[school_class["id"]], headers=OTHER_TEACHER)
+    response = await api.get(f"/v1/classes/{school_class['id']}/roster", headers=SERVICE)
+    body = await response.get_json()
+    assert response.status_code == 200, body
+    assert [entry["student_id"] for entry in body["students"]] == [student["id"]]
+
+
+async def test_service_mode_ignores_x_user_id(api: Client) -> None:
+    school_class = await create_class(api, headers=OTHER_TEACHER)
+    response = await api.get(
+        f"/v1/classes/{school_class['id']}/roster",
+        headers={**SERVICE, "X-User-ID": "SYSTEM_TIMEOUT"},
+    )
+    assert response.status_code == 200
+
+
+async def test_service_mode_missing_class_is_404(api: Client) -> None:
+    class_id = missing_id()
+    response = await api.get(f"/v1/classes/{class_id}/roster", headers=SERVICE)
+    details = await not_found_details(response)
+    assert details == {"reason": "not_found", "resource": "class", "id": class_id}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Internal-API-Key": "test-key"},
+        {"X-Service-ID": "nlp_service"},
+        {"X-Internal-API-Key": "", "X-Service-ID": "nlp_service"},
+        {"X-Internal-API-Key": "test-key", "X-Service-ID": "   "},
+    ],
+)
+async def test_either_service_header_alone_is_missing_credentials_without_teacher_fallback(
+    api: Client, headers: dict[str, str]
+) -> None:
+    """Presence of either service header selects service mode, even with a valid owner."""
+    school_class = await create_class(api)
+    response = await api.get(
+        f"/v1/classes/{school_class['id']}/roster", headers={**TEACHER, **headers}
+    )
+    details = await details_of(response, 401, "AUTHENTICATION_ERROR")
+    assert details == {"reason": "missing_service_credentials"}
+
+
+@pytest.mark.parametrize("key", ["wrong-key", "test-key ", "TEST-KEY", "test-ke"])
+async def test_wrong_key_is_invalid_service_credentials(api: Client, key: str) -> None:
+    school_class = await create_class(api)
+    response = await api.get(
+        f"/v1/classes/{school_class['id']}/roster",
+        headers={**TEACHER, "X-Internal-API-Key": key, "X-Service-ID": "nlp_service"},
+    )
+    details = await details_of(response, 401, "AUTHENTICATION_ERROR")
+    assert details == {"reason": "invalid_service_credentials"}
+
+
+async def test_authentication_precedes_the_class_id_check_in_both_modes(api: Client) -> None:
+    bad_service = await api.get(
+        "/v1/classes/not-a-uuid/roster", headers={"X-Service-ID": "nlp_service"}
+    )
+    await details_of(bad_service, 401, "AUTHENTICATION_ERROR", "missing_service_credentials")
+    no_teacher = await api.get("/v1/classes/not-a-uuid/roster")
+    await details_of(no_teacher, 401, "AUTHENTICATION_ERROR", "missing_user_id")
+    for headers in (TEACHER, SERVICE):
+        response = await api.get("/v1/classes/not-a-uuid/roster", headers=headers)
+        details = await validation_details(response, "invalid_parameter")
+        assert error_fields(details) == ["class_id"]
+
+
+async def test_teacher_mode_foreign_class_answers_like_a_missing_one(api: Client) -> None:
+    school_class = await create_class(api)
+    foreign = await api.get(f"/v1/classes/{school_class['id']}/roster", headers=OTHER_TEACHER)
+    details = await not_found_details(foreign)
+    missing_class = missing_id()
+    missing = await api.get(f"/v1/classes/{missing_class}/roster", headers=OTHER_TEACHER)
+    assert {**details, "id": None} == {**(await not_found_details(missing)), "id": None}
+    assert details["id"] == school_class["id"]
+
+
+async def test_unknown_placeholder_is_excluded_from_roster_and_student_count(
+    api: Client, engine: AsyncEngine
+) -> None:
+    school_class = await create_class(api)
+    class_id = school_class["id"]
+    real = await create_student(api, "Anna", "Lindqvist", class_ids=[class_id])
+    await insert_unknown_placeholder(engine, class_id)
+
+    roster = await get_json(api, f"/v1/classes/{class_id}/roster")
+    assert [entry["student_id"] for entry in roster["students"]] == [real["id"]]
+    service_roster = await get_json(api, f"/v1/classes/{class_id}/roster", headers=SERVICE)
+    assert service_roster == roster
+    assert (await get_json(api, f"/v1/classes/{class_id}"))["student_count"] == 1
+    listed = await get_json(api, "/v1/classes/")
+    assert listed["classes"][0]["student_count"] == 1
+    # The placeholder belongs to SYSTEM_TIMEOUT, so no teacher ever lists it.
+    students = await get_json(api, f"/v1/classes/students?class_id={class_id}")
+    assert [item["id"] for item in students["students"]] == [real["id"]]
+
+
+async def test_class_delete_removes_placeholder_and_enrolments_but_keeps_students(
+    api: Client, engine: AsyncEngine
+) -> None:
+    doomed = await create_class(api, name="Doomed")
+    other = await create_class(api, name="Other")
+    anna = await create_student(api, "Anna", "L", class_ids=[doomed["id"]])
+    omar = await create_student(api, "Omar", "H", class_ids=[doomed["id"], other["id"]])
+    placeholder = await insert_unknown_placeholder(engine, doomed["id"])
+    other_placeholder = await insert_unknown_placeholder(engine, other["id"])
+
+    response = await api.delete(f"/v1/classes/{doomed['id']}", headers=TEACHER)
+    assert response.status_code == 200
+
+    assert await count_rows(engine, "students", "id = :id", id=placeholder) == 0
+    assert await count_rows(engine, "students", "id = :id", id=other_placeholder) == 1
+    assert (
+        await count_rows(engine, "class_student_association", "class_id = :c", c=doomed["id"]) == 0
+    )
+    assert (await get_json(api, f"/v1/classes/students/{anna['id']}"))["class_ids"] == []
+    assert (await get_json(api, f"/v1/classes/students/{omar['id']}"))["class_ids"] == [other["id"]]
+    roster = await get_json(api, f"/v1/classes/{other['id']}/roster")
+    assert [entry["student_id"] for entry in roster["students"]] == [omar["id"]]
