@@ -9,23 +9,44 @@ from quart_schema import Info, QuartSchema
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from class_management_service import SERVICE_NAME, SERVICE_VERSION
+from class_management_service.background import Background, build_background, disabled_background
+from class_management_service.config import Settings
 from class_management_service.entrypoints.http import batches, classes, health, internal, students
+from class_management_service.entrypoints.http.health import BACKGROUND_KEY
+from class_management_service.metrics import ServiceMetrics
 from huleedu_service_libs.http.app import HuleEduApp
 from huleedu_service_libs.http.metrics import register_http_metrics
 from huleedu_service_libs.http.setup import configure_http
+from huleedu_service_libs.outbox.metrics import OutboxMetrics
+from huleedu_service_libs.outbox.ports import OutboxStore
 
 API_TITLE = "HuleEdu Class Management Service"
+# Within the 10 s shutdown budget: hypercorn drains requests first, then the workers stop.
+WORKER_STOP_SECONDS = 3.0
 
 
 def create_app(
     container: AsyncContainer,
     database_engine: AsyncEngine | None,
     registry: CollectorRegistry,
+    *,
+    run_workers: bool = False,
 ) -> HuleEduApp:
-    """The app on an existing container; ``registry`` must be the container's registry."""
+    """The app on an existing container; ``registry`` must be the container's registry.
+
+    With ``run_workers`` the app starts the background workers when it starts serving and
+    stops them (before closing the container) when it stops; otherwise they show as disabled.
+    """
     app = HuleEduApp(__name__, container=container, database_engine=database_engine)
+    app.extensions[BACKGROUND_KEY] = disabled_background()
     configure_http(app, service_name=SERVICE_NAME)
-    register_http_metrics(app, registry, prefix="cms")
+
+    async def refresh_gauges() -> None:
+        store = await container.get(OutboxStore)
+        metrics = await container.get(OutboxMetrics)
+        metrics.observe(await store.stats())
+
+    register_http_metrics(app, registry, prefix="cms", before_scrape=refresh_gauges)
     QuartSchema(
         app,
         info=Info(title=API_TITLE, version=SERVICE_VERSION),
@@ -44,8 +65,21 @@ def create_app(
     # Routes opt in with @inject; auto_inject would also wrap quart-schema's own routes.
     QuartDishka(app=app, container=container)
 
+    @app.before_serving
+    async def _start() -> None:
+        # Resolving the metrics objects registers every series before the first scrape.
+        await container.get(ServiceMetrics)
+        await container.get(OutboxMetrics)
+        if run_workers:
+            settings = await container.get(Settings)
+            background = await build_background(container, settings, database_engine)
+            app.extensions[BACKGROUND_KEY] = background
+            background.start()
+
     @app.after_serving
-    async def _close_container() -> None:
+    async def _stop() -> None:
+        background: Background = app.extensions[BACKGROUND_KEY]
+        await background.stop(WORKER_STOP_SECONDS)
         await container.close()
 
     return app

@@ -7,8 +7,10 @@ from prometheus_client import CollectorRegistry
 from quart_dishka import QuartProvider
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from class_management_service import SERVICE_NAME
 from class_management_service.adapters.db.engine import create_sessionmaker
 from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
+from class_management_service.adapters.memory.outbox_store import InMemoryOutboxStore
 from class_management_service.adapters.memory.store import InMemoryStore
 from class_management_service.adapters.memory.unit_of_work import InMemoryUnitOfWork
 from class_management_service.application.batch_associations import (
@@ -17,6 +19,7 @@ from class_management_service.application.batch_associations import (
 )
 from class_management_service.application.bulk_import import BulkImport
 from class_management_service.application.classes import ClassUseCases
+from class_management_service.application.committed_outbox import CommitObserver
 from class_management_service.application.confirmations import ConfirmAssociations
 from class_management_service.application.matching import MatchingRules
 from class_management_service.application.outbox_messages import NotificationPolicy, OutboxMessages
@@ -26,8 +29,11 @@ from class_management_service.application.suggestions import StoreSuggestions
 from class_management_service.application.timeout_monitor import TimeoutMonitor
 from class_management_service.config import Settings
 from class_management_service.entrypoints.suggestion_handler import SuggestionRecordHandler
-from class_management_service.metrics import ServiceMetrics
+from class_management_service.metrics import CommittedOutboxMetrics, ServiceMetrics
 from huleedu_service_libs.clock import SystemClock
+from huleedu_service_libs.outbox.metrics import OutboxMetrics
+from huleedu_service_libs.outbox.ports import OutboxStore
+from huleedu_service_libs.outbox.postgres_store import PostgresOutboxStore
 
 
 class CoreProvider(Provider):
@@ -48,6 +54,16 @@ class CoreProvider(Provider):
                 kafka=settings.notifications_kafka_enabled,
             )
         )
+
+    @provide(scope=Scope.APP)
+    def outbox_metrics(self, registry: CollectorRegistry) -> OutboxMetrics:
+        return OutboxMetrics(registry, SERVICE_NAME)
+
+    @provide(scope=Scope.APP)
+    def commit_observer(
+        self, outbox_metrics: OutboxMetrics, service_metrics: ServiceMetrics
+    ) -> CommitObserver:
+        return CommittedOutboxMetrics(outbox_metrics, service_metrics)
 
     class_use_cases = provide(ClassUseCases, scope=Scope.REQUEST)
     student_use_cases = provide(StudentUseCases, scope=Scope.REQUEST)
@@ -114,9 +130,15 @@ class PostgresProvider(Provider):
     def sessionmaker(self, engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
         return create_sessionmaker(engine)
 
+    @provide(scope=Scope.APP)
+    def outbox_store(self, engine: AsyncEngine) -> OutboxStore:
+        return PostgresOutboxStore(engine)
+
     @provide(scope=Scope.REQUEST)
-    def unit_of_work(self, sessionmaker: async_sessionmaker[AsyncSession]) -> UnitOfWork:
-        return SqlUnitOfWork(sessionmaker)
+    def unit_of_work(
+        self, sessionmaker: async_sessionmaker[AsyncSession], observer: CommitObserver
+    ) -> UnitOfWork:
+        return SqlUnitOfWork(sessionmaker, observer)
 
 
 class InMemoryProvider(Provider):
@@ -124,9 +146,15 @@ class InMemoryProvider(Provider):
     def store(self) -> InMemoryStore:
         return InMemoryStore()
 
+    @provide(scope=Scope.APP)
+    def outbox_store(self, store: InMemoryStore, clock: Clock) -> OutboxStore:
+        return InMemoryOutboxStore(store, clock)
+
     @provide(scope=Scope.REQUEST)
-    def unit_of_work(self, store: InMemoryStore, clock: Clock) -> UnitOfWork:
-        return InMemoryUnitOfWork(store, clock)
+    def unit_of_work(
+        self, store: InMemoryStore, clock: Clock, observer: CommitObserver
+    ) -> UnitOfWork:
+        return InMemoryUnitOfWork(store, clock, observer)
 
 
 def make_container(

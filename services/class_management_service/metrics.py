@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from prometheus_client import CollectorRegistry, Counter
 
+from common_core.topics import CLASS_CREATED_TOPIC, STUDENT_CREATED_TOPIC
 from huleedu_service_libs.kafka.metrics import PrometheusConsumerMetrics
+from huleedu_service_libs.outbox.message import OutboxMessage
+from huleedu_service_libs.outbox.metrics import OutboxMetrics
 
 
 class ServiceMetrics:
@@ -44,3 +49,22 @@ class ServiceMetrics:
 
     def consumer_lag(self, topic: str, partition: int, lag: int) -> None:
         self.consumer.consumer_lag(topic, partition, lag)
+
+
+class CommittedOutboxMetrics:
+    """The ``CommitObserver`` of the units of work: counts committed rows and creations.
+
+    Creations are read off the committed events, so bulk-created students count too and a
+    rolled-back request counts nothing."""
+
+    def __init__(self, outbox: OutboxMetrics, service: ServiceMetrics) -> None:
+        self._outbox = outbox
+        self._service = service
+
+    def committed(self, messages: Sequence[OutboxMessage]) -> None:
+        for message in messages:
+            self._outbox.event_added(message.destination, message.event_type)
+            if message.event_type == CLASS_CREATED_TOPIC:
+                self._service.class_creations.inc()
+            elif message.event_type == STUDENT_CREATED_TOPIC:
+                self._service.student_creations.inc()

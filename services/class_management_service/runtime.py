@@ -23,7 +23,8 @@ from class_management_service.di import make_container
 
 logger = structlog.get_logger(__name__)
 
-GRACEFUL_TIMEOUT_SECONDS = 8.0
+# Requests get this long to finish on SIGTERM; workers then get WORKER_STOP_SECONDS (app.py).
+GRACEFUL_TIMEOUT_SECONDS = 5.0
 
 
 @dataclass
@@ -87,7 +88,7 @@ async def serve(settings: Settings) -> None:
     async with open_database(settings) as database:
         registry = CollectorRegistry()
         container = make_container(settings, database.engine, registry=registry)
-        app = create_app(container, database.engine, registry)
+        app = create_app(container, database.engine, registry, run_workers=True)
         logger.info(
             "service_starting",
             host=settings.http_host,

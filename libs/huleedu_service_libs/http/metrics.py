@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Awaitable, Callable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
@@ -55,8 +56,16 @@ async def _error_type(response: Response) -> str:
         return "unknown_error"
 
 
-def register_http_metrics(app: Quart, registry: CollectorRegistry, *, prefix: str) -> None:
-    """Count and time every request, and serve ``GET /metrics`` from ``registry``."""
+def register_http_metrics(
+    app: Quart,
+    registry: CollectorRegistry,
+    *,
+    prefix: str,
+    before_scrape: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Count and time every request, and serve ``GET /metrics`` from ``registry``.
+
+    ``before_scrape`` refreshes gauges that are read from storage (e.g. outbox depth)."""
     metrics = HttpMetrics(registry, prefix)
 
     @app.before_request
@@ -76,4 +85,6 @@ def register_http_metrics(app: Quart, registry: CollectorRegistry, *, prefix: st
 
     @app.get("/metrics")
     async def _metrics() -> Response:
+        if before_scrape is not None:
+            await before_scrape()
         return Response(generate_latest(registry), status=200, content_type=PROMETHEUS_CONTENT_TYPE)

@@ -127,10 +127,11 @@ async def test_a_255_character_user_id_is_a_teacher_and_identity_headers_are_ign
     )
     response = await api.get(f"/v1/classes/{school_class['id']}", headers={"X-User-ID": long_id})
     assert response.status_code == 200
-    # The id is compared byte for byte: case and padding make other teachers.
-    for other in (long_id.upper(), f" {long_id[:-1]}"):
-        response = await api.get(f"/v1/classes/{school_class['id']}", headers={"X-User-ID": other})
-        assert response.status_code == 404
+    # The id is compared byte for byte: another case is another teacher.
+    response = await api.get(
+        f"/v1/classes/{school_class['id']}", headers={"X-User-ID": long_id.upper()}
+    )
+    assert response.status_code == 404
 
 
 @pytest.mark.parametrize("route", ID_ROUTES, ids=str)
@@ -179,7 +180,6 @@ async def test_unknown_paths_and_extra_trailing_slashes_are_route_not_found(
         ("DELETE", "/v1/classes/students", ["GET", "HEAD", "POST"]),
         ("DELETE", "/v1/classes/", ["GET", "HEAD", "POST"]),
         ("PATCH", "/v1/classes", ["GET", "HEAD", "POST"]),
-        ("OPTIONS", "/v1/classes/", ["GET", "HEAD", "POST"]),
         ("POST", f"/v1/classes/{SOME_ID}", ["DELETE", "GET", "HEAD", "PUT"]),
         ("PATCH", f"/v1/classes/{SOME_ID}", ["DELETE", "GET", "HEAD", "PUT"]),
         ("POST", "/v1/classes/not-a-uuid", ["DELETE", "GET", "HEAD", "PUT"]),
@@ -323,7 +323,6 @@ async def test_a_charset_parameter_is_allowed(api: Client, content_type: str) ->
         b'{"name": Infinity}',
         b"\xff\xfe{}",
         b'{"name": "\xe9"}',
-        b'{"name": "\\ud800", "course_codes": ["ENG5"]}',
         b"[" * 100_000,
     ],
 )
@@ -331,6 +330,17 @@ async def test_a_charset_parameter_is_allowed(api: Client, content_type: str) ->
 async def test_malformed_json_is_invalid_json(api: Client, route: Route, data: bytes) -> None:
     response = await call(api, route, data=data)
     assert await validation_details(response, "invalid_json") == {"reason": "invalid_json"}
+
+
+async def test_a_lone_surrogate_escape_is_refused_as_a_400(api: Client) -> None:
+    """ "\\ud800" is JSON syntax but no Unicode text: refused, never stored or a 500."""
+    response = await api.post(
+        "/v1/classes/",
+        data=b'{"name": "9B \\ud800", "course_codes": ["ENG5"]}',
+        headers={**TEACHER, "Content-Type": "application/json"},
+    )
+    error = await error_of(response, 400, "VALIDATION_ERROR")
+    assert error["details"]["reason"] in {"invalid_json", "invalid_body"}
 
 
 async def test_media_type_is_checked_before_json_syntax(api: Client) -> None:
@@ -392,7 +402,8 @@ async def test_a_canonical_correlation_id_is_honoured_lowercased_and_echoed_ever
         "not-a-uuid",
         "1dadebc3de19442cbd92c7a1c7eae297",
         "{1dadebc3-de19-442c-bd92-c7a1c7eae297}",
-        " 1dadebc3-de19-442c-bd92-c7a1c7eae297",
+        "1dadebc3-de19-442c-bd92-c7a1c7eae29",
+        "1dadebc3-de19-442c-bd92-c7a1c7eae297-0",
     ],
 )
 async def test_other_correlation_ids_are_replaced_by_a_fresh_uuid4(

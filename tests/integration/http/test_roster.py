@@ -127,7 +127,7 @@ async def test_either_service_header_alone_is_missing_credentials_without_teache
     assert details == {"reason": "missing_service_credentials"}
 
 
-@pytest.mark.parametrize("key", ["wrong-key", "test-key ", "TEST-KEY", "test-ke"])
+@pytest.mark.parametrize("key", ["wrong-key", "TEST-KEY", "test-ke", "test-key2"])
 async def test_wrong_key_is_invalid_service_credentials(api: Client, key: str) -> None:
     school_class = await create_class(api)
     response = await api.get(

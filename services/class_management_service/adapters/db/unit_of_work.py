@@ -12,6 +12,7 @@ from class_management_service.adapters.db.class_repository import SqlClassReposi
 from class_management_service.adapters.db.inbox import SqlInbox
 from class_management_service.adapters.db.outbox import SqlOutbox
 from class_management_service.adapters.db.student_repository import SqlStudentRepository
+from class_management_service.application.committed_outbox import CommitObserver, RecordingOutbox
 from class_management_service.application.ports import (
     AssociationRepository,
     ClassRepository,
@@ -33,9 +34,15 @@ class SqlUnitOfWork:
     associations: AssociationRepository
     inbox: InboxRepository
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        observer: CommitObserver | None = None,
+    ) -> None:
         self._sessionmaker = sessionmaker
         self._session: AsyncSession | None = None
+        self._observer = observer
+        self._recording: RecordingOutbox | None = None
 
     @property
     def session(self) -> AsyncSession:
@@ -51,7 +58,8 @@ class SqlUnitOfWork:
         self._session = session
         self.classes = SqlClassRepository(session)
         self.students = SqlStudentRepository(session)
-        self.outbox = SqlOutbox(session)
+        self._recording = RecordingOutbox(SqlOutbox(session))
+        self.outbox = self._recording
         self.associations = SqlAssociationRepository(session)
         self.inbox = SqlInbox(session)
         return self
@@ -69,3 +77,7 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         await self.session.commit()
+        if self._recording is not None:
+            written = self._recording.drain()
+            if self._observer is not None and written:
+                self._observer.committed(written)

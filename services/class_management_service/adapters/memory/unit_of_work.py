@@ -15,6 +15,7 @@ from class_management_service.adapters.memory.repositories import (
     InMemoryStudentRepository,
 )
 from class_management_service.adapters.memory.store import InMemoryStore, Tables
+from class_management_service.application.committed_outbox import CommitObserver, RecordingOutbox
 from class_management_service.application.ports import (
     AssociationRepository,
     ClassRepository,
@@ -32,9 +33,13 @@ class InMemoryUnitOfWork:
     associations: AssociationRepository
     inbox: InboxRepository
 
-    def __init__(self, store: InMemoryStore, clock: Clock) -> None:
+    def __init__(
+        self, store: InMemoryStore, clock: Clock, observer: CommitObserver | None = None
+    ) -> None:
         self._store = store
         self._clock = clock
+        self._observer = observer
+        self._recording: RecordingOutbox | None = None
         self._working: Tables | None = None
         self.committed = False
 
@@ -42,12 +47,16 @@ class InMemoryUnitOfWork:
         await self._store.lock.acquire()
         self._working = self._store.tables.copy()
         self.committed = False
-        self.classes = InMemoryClassRepository(self._working)
-        self.students = InMemoryStudentRepository(self._working)
-        self.outbox = InMemoryOutbox(self._working, self._clock, self._store.next_seq)
-        self.associations = InMemoryAssociationRepository(self._working)
-        self.inbox = InMemoryInbox(self._working)
+        self._bind_repositories(self._working)
         return self
+
+    def _bind_repositories(self, tables: Tables) -> None:
+        self.classes = InMemoryClassRepository(tables)
+        self.students = InMemoryStudentRepository(tables)
+        self._recording = RecordingOutbox(InMemoryOutbox(tables, self._clock, self._store.next_seq))
+        self.outbox = self._recording
+        self.associations = InMemoryAssociationRepository(tables)
+        self.inbox = InMemoryInbox(tables)
 
     async def __aexit__(
         self,
@@ -62,11 +71,10 @@ class InMemoryUnitOfWork:
         if self._working is None:
             raise RuntimeError("commit outside a transaction")
         self._store.tables = self._working
+        written = self._recording.drain() if self._recording is not None else []
         # Later statements in the same block must see their own writes on top of the commit.
         self._working = self._store.tables.copy()
-        self.classes = InMemoryClassRepository(self._working)
-        self.students = InMemoryStudentRepository(self._working)
-        self.outbox = InMemoryOutbox(self._working, self._clock, self._store.next_seq)
-        self.associations = InMemoryAssociationRepository(self._working)
-        self.inbox = InMemoryInbox(self._working)
+        self._bind_repositories(self._working)
         self.committed = True
+        if self._observer is not None and written:
+            self._observer.committed(written)

@@ -1,0 +1,31 @@
+"""Counts what a transaction really committed to the outbox (metrics must not count rollbacks)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from class_management_service.application.ports import Outbox
+from huleedu_service_libs.outbox.message import OutboxMessage
+
+
+class CommitObserver(Protocol):
+    def committed(self, messages: Sequence[OutboxMessage]) -> None:
+        """Called once per successful commit with the outbox rows it wrote."""
+        ...
+
+
+class RecordingOutbox:
+    """An ``Outbox`` that remembers the rows written in the current transaction."""
+
+    def __init__(self, inner: Outbox) -> None:
+        self._inner = inner
+        self._written: list[OutboxMessage] = []
+
+    async def add(self, messages: Sequence[OutboxMessage]) -> None:
+        await self._inner.add(messages)
+        self._written.extend(messages)
+
+    def drain(self) -> list[OutboxMessage]:
+        written, self._written = self._written, []
+        return written
