@@ -333,7 +333,7 @@ async def test_malformed_json_is_invalid_json(api: Client, route: Route, data: b
 
 
 async def test_a_lone_surrogate_escape_is_refused_as_a_400(api: Client) -> None:
-    """ "\\ud800" is JSON syntax but no Unicode text: refused, never stored or a 500."""
+    """A \\ud800 escape is JSON syntax but not Unicode text: a 400, never stored or a 500."""
     response = await api.post(
         "/v1/classes/",
         data=b'{"name": "9B \\ud800", "course_codes": ["ENG5"]}',

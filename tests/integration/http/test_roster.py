@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
 import pytest
+from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
 from quart.typing import TestClientProtocol as Client
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from class_management_service.app import create_app
+from class_management_service.di import make_container
+from tests.fixtures.http import make_test_settings
 from tests.integration.http.support import (
     OTHER_TEACHER,
     ROSTER_ENTRY_KEYS,
@@ -136,6 +145,59 @@ async def test_wrong_key_is_invalid_service_credentials(api: Client, key: str) -
     )
     details = await details_of(response, 401, "AUTHENTICATION_ERROR")
     assert details == {"reason": "invalid_service_credentials"}
+
+
+AppFactory = Callable[..., AbstractAsyncContextManager[Client]]
+
+
+@pytest.fixture
+def app_with(migrated_database_url: str, clean_database: AsyncEngine) -> AppFactory:
+    """``async with app_with(**settings) as client``: the app on the real database with other
+    service-credential settings than the ``api`` fixture's."""
+
+    @asynccontextmanager
+    async def open_app(**overrides: Any) -> AsyncIterator[Client]:
+        settings = make_test_settings(database_url=SecretStr(migrated_database_url), **overrides)
+        registry = CollectorRegistry()
+        container = make_container(settings, clean_database, registry=registry)
+        app = create_app(container, clean_database, registry)
+        async with app.test_app() as test_app:
+            yield test_app.test_client()
+
+    return open_app
+
+
+async def test_service_ids_outside_the_allow_list_are_refused(app_with: AppFactory) -> None:
+    async with app_with(
+        internal_api_key=SecretStr("test-key"), internal_allowed_service_ids=("nlp_service",)
+    ) as client:
+        school_class = await create_class(client)
+        path = f"/v1/classes/{school_class['id']}/roster"
+        allowed = await client.get(path, headers=SERVICE)
+        assert allowed.status_code == 200
+        refused = await client.get(path, headers={**SERVICE, "X-Service-ID": "other_service"})
+        details = await details_of(refused, 401, "AUTHENTICATION_ERROR")
+        assert details == {"reason": "service_not_allowed"}
+        # A wrong key is reported before the allow-list.
+        wrong = await client.get(
+            path, headers={"X-Internal-API-Key": "nope", "X-Service-ID": "other_service"}
+        )
+        assert await details_of(wrong, 401, "AUTHENTICATION_ERROR") == {
+            "reason": "invalid_service_credentials"
+        }
+
+
+async def test_without_a_configured_key_every_service_call_is_refused(
+    app_with: AppFactory,
+) -> None:
+    async with app_with(internal_api_key=None) as client:
+        school_class = await create_class(client)
+        path = f"/v1/classes/{school_class['id']}/roster"
+        refused = await client.get(path, headers=SERVICE)
+        details = await details_of(refused, 401, "AUTHENTICATION_ERROR")
+        assert details == {"reason": "invalid_service_credentials"}
+        # Teacher mode is unaffected.
+        assert (await client.get(path, headers=TEACHER)).status_code == 200
 
 
 async def test_authentication_precedes_the_class_id_check_in_both_modes(api: Client) -> None:
