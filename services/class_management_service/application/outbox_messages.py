@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -68,28 +68,27 @@ class OutboxMessages:
     def class_created(
         self, school_class: SchoolClass, actor: Actor, now: datetime
     ) -> list[OutboxMessage]:
-        event = ClassCreatedV1(
-            class_id=school_class.id,
-            class_designation=school_class.name,
-            course_codes=(school_class.course.code,),
-            user_id=actor.teacher_id,
-            correlation_id=actor.correlation_id,
-            timestamp=now,
+        return self._class_rows(
+            ClassCreatedV1, notifications.class_created, school_class, actor, now
         )
-        notification = notifications.class_created(
-            teacher_id=actor.teacher_id,
-            class_id=school_class.id,
-            class_name=school_class.name,
-            course_code=school_class.course.code,
-            correlation_id=actor.correlation_id,
-            timestamp=now,
-        )
-        return [event_row(event, actor.correlation_id), *self.notification_rows(notification)]
 
     def class_updated(
         self, school_class: SchoolClass, actor: Actor, now: datetime
     ) -> list[OutboxMessage]:
-        event = ClassUpdatedV1(
+        return self._class_rows(
+            ClassUpdatedV1, notifications.class_updated, school_class, actor, now
+        )
+
+    def _class_rows(
+        self,
+        event_type: type[ClassCreatedV1] | type[ClassUpdatedV1],
+        notify: Callable[..., TeacherNotification],
+        school_class: SchoolClass,
+        actor: Actor,
+        now: datetime,
+    ) -> list[OutboxMessage]:
+        """Created and updated carry the same fields: the class as it is after the change."""
+        event = event_type(
             class_id=school_class.id,
             class_designation=school_class.name,
             course_codes=(school_class.course.code,),
@@ -97,7 +96,7 @@ class OutboxMessages:
             correlation_id=actor.correlation_id,
             timestamp=now,
         )
-        notification = notifications.class_updated(
+        notification = notify(
             teacher_id=actor.teacher_id,
             class_id=school_class.id,
             class_name=school_class.name,
