@@ -6,8 +6,18 @@ PYTHON ?= python3
 LOCAL := .local
 PDM_VENV := $(LOCAL)/pdm-venv
 PDM := $(shell command -v pdm 2>/dev/null || echo $(PDM_VENV)/bin/pdm)
+# The environment everything runs from. `make run VENV=/path/to/other/checkout/.venv` reuses an
+# environment installed from the same pyproject.toml + pdm.lock instead of installing again
+# (e.g. in a throwaway clone); if the lock differs, that environment is synced to this lock.
 VENV := .venv
 PY := $(VENV)/bin/python
+# The install stamp names the hash of pyproject.toml + pdm.lock, not their times: a fresh clone
+# (every file new) then still recognises an installed environment, and any lock change reinstalls.
+LOCK_HASH := $(shell cat pyproject.toml pdm.lock | sha256sum | cut -c1-16)
+INSTALLED := $(VENV)/.installed-$(LOCK_HASH)
+# pdm installs into $(VENV) when it exists (an active virtualenv wins over the project's), else
+# it creates the project's .venv.
+PDM_TARGET := $(if $(wildcard $(VENV)/bin/python),VIRTUAL_ENV=$(abspath $(VENV)) PDM_IGNORE_SAVED_PYTHON=1)
 SERVICES_ENV := $(LOCAL)/services.env
 export PDM_CHECK_UPDATE := false
 export PYTHONPATH := $(CURDIR)/libs:$(CURDIR)/services
@@ -26,11 +36,15 @@ $(PDM_VENV)/bin/pdm:
 	# pdm 2.29 breaks with hishel 2.x (AttributeError SyncSqliteStorage); pin it below 2.
 	$(PDM_VENV)/bin/pip install -q --disable-pip-version-check pdm "hishel<2"
 
-$(VENV)/.installed: pyproject.toml pdm.lock | $(PDM)
-	$(PDM) install -G :all --frozen-lockfile
+$(INSTALLED):
+	@# pdm is bootstrapped only when something must be installed, not on every `make run`.
+	@test -x $(PDM) || $(MAKE) --no-print-directory $(PDM)
+	$(PDM_TARGET) $(PDM) install -G :all --frozen-lockfile
+	@test -d $(VENV) || { echo "VENV=$(VENV) does not exist; pdm installed into .venv" >&2; exit 1; }
+	@rm -f $(VENV)/.installed*
 	@touch $@
 
-install: $(VENV)/.installed ## install the locked dependencies into .venv (bootstraps pdm)
+install: $(INSTALLED) ## install the locked dependencies into .venv (bootstraps pdm)
 
 services: ## install if missing and start PostgreSQL, Redis and Kafka on 127.0.0.1
 	@bash scripts/services.sh up

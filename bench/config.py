@@ -63,6 +63,9 @@ class BenchConfig:
     writer_pool_classes: int
     profile: bool
     only: frozenset[str] | None
+    service_settings: dict[str, str]  # BENCH_SERVICE_SETTINGS="db_pool_size=30,..." (experiments)
+    experiment_sql: str  # BENCH_EXPERIMENT_SQL: run on the fresh database after migrating it
+    service_kafka: bool  # the service runs its Kafka relay and consumer, as in production
     nice: int | None  # CPU priority of every bench process and bench backend; None: unchanged
     quiet_threshold_pct: float  # other load (of one core) the quiet gate waits to fall below
     quiet_wait_per_case_s: float
@@ -82,8 +85,8 @@ def load_config() -> BenchConfig:
         quick=quick,
         duration_s=_float_env("BENCH_DURATION", 3.0 if quick else 20.0),
         warmup_s=_float_env("BENCH_WARMUP", 1.0 if quick else 2.0),
-        raw_duration_s=_float_env("BENCH_RAW_DURATION", 3.0 if quick else 8.0),
-        raw_warmup_s=_float_env("BENCH_RAW_WARMUP", 0.5 if quick else 1.0),
+        raw_duration_s=_float_env("BENCH_RAW_DURATION", 3.0 if quick else 5.0),
+        raw_warmup_s=_float_env("BENCH_RAW_WARMUP", 0.5),
         bulk_duration_s=_float_env("BENCH_BULK_DURATION", 3.0 if quick else 20.0),
         concurrencies=(1, 10, 50),
         http_port=int(_float_env("BENCH_HTTP_PORT", 5802)),
@@ -95,8 +98,15 @@ def load_config() -> BenchConfig:
         writer_pool_classes=300 if quick else 2000,
         profile=os.environ.get("BENCH_PROFILE", "") not in ("", "0"),
         only=frozenset(only_raw.split(",")) if only_raw else None,
+        service_settings=dict(
+            item.split("=", 1)
+            for item in os.environ.get("BENCH_SERVICE_SETTINGS", "").split(",")
+            if "=" in item
+        ),
+        experiment_sql=os.environ.get("BENCH_EXPERIMENT_SQL", "").strip(),
+        service_kafka=os.environ.get("BENCH_SERVICE_KAFKA", "1") not in ("", "0"),
         nice=None if nice_raw in ("", "off", "0") else int(nice_raw),
         quiet_threshold_pct=_float_env("BENCH_QUIET_THRESHOLD", 25.0),
-        quiet_wait_per_case_s=_float_env("BENCH_QUIET_WAIT", 6.0 if quick else 20.0),
-        quiet_wait_budget_s=_float_env("BENCH_QUIET_BUDGET", 30.0 if quick else 150.0),
+        quiet_wait_per_case_s=_float_env("BENCH_QUIET_WAIT", 4.0 if quick else 10.0),
+        quiet_wait_budget_s=_float_env("BENCH_QUIET_BUDGET", 20.0 if quick else 45.0),
     )

@@ -18,13 +18,11 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg  # type: ignore[import-untyped]
-import httpx
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client import CollectorRegistry
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from bench.fixtures import Api, bulk_rows
 from bench.procfs import CpuProbe
 from class_management_service.adapters.db.engine import create_engine_for_url, create_sessionmaker
 from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
@@ -40,12 +38,12 @@ from huleedu_service_libs.kafka.metrics import PrometheusConsumerMetrics
 
 ESSAYS_PER_EVENT = 30
 _RUNS = itertools.count()
-_STORED = "SELECT count(*) FROM essay_student_associations WHERE class_id = $1"
+_STORED = "SELECT count(*) FROM essay_student_associations WHERE batch_id = ANY($1::uuid[])"
 _SPAN = """
 SELECT count(DISTINCT batch_id) AS batches,
        extract(epoch FROM max(created_at) - min(created_at)) AS span_s,
        min(created_at) AS first_at
-FROM essay_student_associations WHERE class_id = $1
+FROM essay_student_associations WHERE batch_id = ANY($1::uuid[])
 """
 
 
@@ -56,9 +54,9 @@ def _is_transient(exc: BaseException) -> bool:
     )
 
 
-def _event(class_id: UUID, students: list[str], number: int) -> bytes:
+def _event(class_id: UUID, students: list[str], number: int, batch: UUID) -> bytes:
     """An NLP-shaped suggestion event: each essay names its author and one weaker candidate."""
-    batch_id = str(uuid4())
+    batch_id = str(batch)
     essays: list[dict[str, Any]] = []
     for index in range(ESSAYS_PER_EVENT):
         author = students[(number + index) % len(students)]
@@ -122,20 +120,11 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def _class_of_30(base_url: str, token: str) -> tuple[str, UUID, list[str]]:
-    teacher = f"bench-consumer-{token}"
-    async with httpx.AsyncClient(base_url=base_url, timeout=60.0) as client:
-        api = Api(client)
-        class_id = await api.create_class(teacher, "Suggestion target")
-        rows = bulk_rows(ESSAYS_PER_EVENT, email_format="s{}@consumer.example")
-        students = await api.bulk_import(teacher, class_id, json.dumps(rows).encode())
-    return teacher, UUID(class_id), students
-
-
 async def run_consumer_case(
     dsn: str,
     bootstrap: str,
-    base_url: str,
+    class_id: UUID,
+    students: list[str],
     token: str,
     probe: CpuProbe,
     *,
@@ -146,7 +135,7 @@ async def run_consumer_case(
     run = next(_RUNS)
     topic = f"bench.cms.suggestions.{token}.{run}"
     dlq_topic = f"{topic}.dlq"
-    _teacher, class_id, students = await _class_of_30(base_url, f"{token}-{run}")
+    batches = [uuid4() for _ in range(events)]
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     await admin.create_topics(
@@ -156,8 +145,10 @@ async def run_consumer_case(
     await producer.start()
     try:
         sends = [
-            await producer.send(topic, _event(class_id, students, n), key=str(n).encode())
-            for n in range(events)
+            await producer.send(
+                topic, _event(class_id, students, n, batch), key=str(batch).encode()
+            )
+            for n, batch in enumerate(batches)
         ]
         await asyncio.gather(*sends)
     finally:
@@ -200,7 +191,7 @@ async def run_consumer_case(
         task = asyncio.create_task(consumer.run(stop), name="bench-consumer")
         stored = 0
         while time.time() - began < timeout_s:
-            stored = int(await connection.fetchval(_STORED, class_id))
+            stored = int(await connection.fetchval(_STORED, batches))
             if stored >= expected:
                 break
             await asyncio.sleep(0.05)
@@ -208,17 +199,17 @@ async def run_consumer_case(
         finished = time.time()
         stop.set()
         await asyncio.wait([task], timeout=15)
-        span = await connection.fetchrow(_SPAN, class_id)
+        span = await connection.fetchrow(_SPAN, batches)
     finally:
         await connection.close()
         await engine.dispose()
         await admin.delete_topics([topic, dlq_topic])
         await admin.close()
-    batches = int(span["batches"])
+    stored_batches = int(span["batches"])
     span_s = float(span["span_s"] or 0.0)
     startup_s = span["first_at"].timestamp() - began if span["first_at"] is not None else None
     # The first event's rows mark the start; the span covers the other batches - 1 events.
-    essays_per_s = (batches - 1) * ESSAYS_PER_EVENT / span_s if span_s > 0 else 0.0
+    essays_per_s = (stored_batches - 1) * ESSAYS_PER_EVENT / span_s if span_s > 0 else 0.0
     return {
         "status": "ok",
         "events": events,
@@ -226,7 +217,7 @@ async def run_consumer_case(
         "essays_expected": expected,
         "essays_stored": stored,
         "complete": stored >= expected,
-        "events_stored": batches,
+        "events_stored": stored_batches,
         "processing_span_s": round(span_s, 3),
         "essays_per_s": round(essays_per_s, 1),
         "events_per_s": round(essays_per_s / ESSAYS_PER_EVENT, 1),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg  # type: ignore[import-untyped]
@@ -77,5 +78,13 @@ async def fetch_count(url: str, query: str) -> int:
     connection = await asyncpg.connect(url)
     try:
         return int(await connection.fetchval(query))
+    finally:
+        await connection.close()
+
+
+async def fetch_rows(url: str, query: str) -> list[Any]:
+    connection = await asyncpg.connect(url)
+    try:
+        return list(await connection.fetch(query))
     finally:
         await connection.close()

@@ -87,6 +87,8 @@ class Fixtures:
     bulk_pairs: list[tuple[str, str]] = field(default_factory=list)
     raw_bulk_pairs: list[tuple[str, str]] = field(default_factory=list)
     capture_bulk_pair: tuple[str, str] = ("", "")
+    consumer_class_id: str = ""
+    consumer_student_ids: list[str] = field(default_factory=list)
 
 
 async def new_bulk_pairs(api: Api, prefix: str, count: int) -> list[tuple[str, str]]:
@@ -128,4 +130,12 @@ async def prepare(
             api, f"bench-rawbulk-{token}", raw_bulk_pairs
         )
         (fixtures.capture_bulk_pair,) = await new_bulk_pairs(api, f"bench-capture-{token}", 1)
+        # consumer: suggestion events name the students of one class of 30.
+        teacher, fixtures.consumer_class_id = (
+            await new_bulk_pairs(api, f"bench-consumer-{token}", 1)
+        )[0]
+        rows = bulk_rows(30, email_format="s{}@consumer.example")
+        fixtures.consumer_student_ids = await api.bulk_import(
+            teacher, fixtures.consumer_class_id, json.dumps(rows).encode()
+        )
     return fixtures

@@ -14,9 +14,25 @@ def _ratio(numerator: float, denominator: float) -> float | None:
     return round(numerator / denominator, 3) if denominator else None
 
 
+def _cpu_per_request(item: dict[str, Any]) -> None:
+    """CPU milliseconds per request of the service (or raw client) and of PostgreSQL."""
+    rate, cpu = item.get("requests_per_s"), item.get("cpu")
+    if not rate or not cpu:
+        return
+    item["cpu_ms_per_request"] = {
+        "service": round(cpu["service_pct"] * 10 / rate, 3),
+        "postgres": round(cpu["postgres_pct"] * 10 / rate, 3),
+        "loadgen": round(cpu["loadgen_pct"] * 10 / rate, 3),
+    }
+
+
 def add_raw_fractions(results: dict[str, Any]) -> None:
     """Every HTTP figure as a fraction of the raw_asyncpg figure at the same concurrency."""
     raw = results["cases"].get("raw_asyncpg", {})
+    for mode in ("http", "raw_asyncpg"):
+        for by_concurrency in results["cases"].get(mode, {}).values():
+            for item in by_concurrency.values():
+                _cpu_per_request(item)
     for operation, by_concurrency in results["cases"].get("http", {}).items():
         for concurrency, http in by_concurrency.items():
             base = raw.get(operation, {}).get(concurrency)

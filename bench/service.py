@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
@@ -14,7 +17,7 @@ import httpx
 
 from bench.config import REPO_ROOT
 from bench.database import service_env
-from bench.procfs import memory_mb
+from bench.procfs import memory_mb, process_tree
 
 READY_TIMEOUT_S = 60.0
 
@@ -34,6 +37,7 @@ class ServiceProcess:
         self._log_path = log_path
         self._log: IO[bytes] | None = None
         self._process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
 
     @property
     def pid(self) -> int:
@@ -43,7 +47,8 @@ class ServiceProcess:
 
     def start(self) -> None:
         self._log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = self._log_path.open("wb")
+        self._log = self._log_path.open("ab" if self.starts else "wb")
+        self.starts += 1
         self._process = subprocess.Popen(
             [sys.executable, "-m", "class_management_service", "serve"],
             env=self._env,
@@ -62,6 +67,34 @@ class ServiceProcess:
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"the service was not ready in {READY_TIMEOUT_S} s")
+
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def ensure_running(self) -> bool:
+        """Restart the service if something stopped it; True when it had to."""
+        if self.alive():
+            return False
+        self.stop()
+        self.start()
+        return True
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """SIGSTOP the service (its background relays too) while something else is measured."""
+        self._signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            self._signal(signal.SIGCONT)
+
+    def _signal(self, signum: int) -> None:
+        """To the service and its serving children (``HTTP_WORKERS`` > 1)."""
+        if self._process is None or self._process.poll() is not None:
+            return
+        for pid in process_tree(self._process.pid):
+            with suppress(ProcessLookupError):
+                os.kill(pid, signum)
 
     def memory(self) -> dict[str, float]:
         return memory_mb(self.pid)

@@ -12,6 +12,8 @@ import structlog
 logger = structlog.get_logger(__name__)
 
 WorkerStatus = Literal["running", "stopped", "disabled"]
+# After the stop timeout and a cancel, how long a worker may still take to unwind.
+CANCEL_GRACE_SECONDS = 1.0
 WorkerLoop = Callable[[asyncio.Event], Awaitable[None]]
 
 
@@ -70,4 +72,8 @@ class WorkerSet:
         for task in pending:
             logger.warning("worker_cancelled_on_shutdown", task=task.get_name())
             task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        if pending:
+            # A clean-up step after the cancellation could await again; do not wait for it long.
+            _done, stuck = await asyncio.wait(pending, timeout=CANCEL_GRACE_SECONDS)
+            for task in stuck:
+                logger.error("worker_abandoned_on_shutdown", task=task.get_name())

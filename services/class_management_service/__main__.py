@@ -6,13 +6,17 @@ import argparse
 import asyncio
 import sys
 
+import structlog
+
 from class_management_service.config import Settings, SettingsError, load_settings
 from class_management_service.logging import configure_logging
 
+logger = structlog.get_logger("class_management_service")
+
 
 async def _migrate(settings: Settings) -> None:
+    from class_management_service.adapters.db.embedded import resolve_database_url
     from class_management_service.adapters.db.migrations import upgrade_to_head
-    from class_management_service.runtime import resolve_database_url
 
     if settings.use_mock_repository:
         raise SystemExit("USE_MOCK_REPOSITORY is set: the in-memory store has no schema")
@@ -25,10 +29,42 @@ async def _migrate(settings: Settings) -> None:
     print("database is at the migration head")
 
 
+def _failed(exc: Exception) -> int:
+    # What an operator can fix (port taken, database unreachable or not migrated): one line
+    # that says so, instead of a traceback through the startup machinery.
+    logger.error("service_failed", error=f"{type(exc).__name__}: {exc}")
+    logger.debug("service_failed_traceback", exc_info=True)
+    return 1
+
+
+def _serve(settings: Settings, listen_fd: int | None) -> int:
+    if listen_fd is None and settings.http_workers > 1:
+        from class_management_service.supervisor import supervise
+
+        try:
+            return supervise(settings)
+        except OSError as exc:  # the port cannot be bound
+            return _failed(exc)
+
+    from asyncpg import PostgresError  # type: ignore[import-untyped]
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from class_management_service.adapters.db.migrations import SchemaNotAtHeadError
+    from class_management_service.runtime import serve
+
+    try:
+        asyncio.run(serve(settings, listen_fd=listen_fd))
+    except (OSError, SchemaNotAtHeadError, SQLAlchemyError, PostgresError) as exc:
+        return _failed(exc)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="class_management_service")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="serve the HTTP API and run the workers")
+    serve_parser = commands.add_parser("serve", help="serve the HTTP API and run the workers")
+    # Internal: a serving process started by the HTTP_WORKERS supervisor, on its socket.
+    serve_parser.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)
     commands.add_parser("migrate", help="apply Alembic migrations to the database")
     outbox = commands.add_parser("outbox", help="inspect or repair the transactional outbox")
     outbox_commands = outbox.add_subparsers(dest="outbox_command", required=True)
@@ -44,16 +80,13 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings)
 
     if args.command == "serve":
-        from class_management_service.runtime import serve
-
-        asyncio.run(serve(settings))
-    elif args.command == "migrate":
+        return _serve(settings, args.listen_fd)
+    if args.command == "migrate":
         asyncio.run(_migrate(settings))
-    else:
-        from class_management_service.operations import outbox_command
+        return 0
+    from class_management_service.operations import outbox_command
 
-        return asyncio.run(outbox_command(settings, args.outbox_command))
-    return 0
+    return asyncio.run(outbox_command(settings, args.outbox_command))
 
 
 if __name__ == "__main__":

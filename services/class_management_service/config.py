@@ -2,21 +2,53 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
+from urllib.parse import urlsplit
 
+from dotenv import dotenv_values
 from pydantic import (
-    AliasChoices,
+    BeforeValidator,
     Field,
     SecretStr,
     ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 PREFIX = "CLASS_MANAGEMENT_SERVICE_"
+ENV_FILE = ".env"
+# The only unprefixed variables read (configuration.md §1), each the fallback of one setting.
+PLATFORM_FALLBACKS = {"environment": "ENVIRONMENT", "internal_api_key": "HULEEDU_INTERNAL_API_KEY"}
+
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+
+
+def _parse_flag(value: object) -> object:
+    """Exactly the contract's spellings; pydantic alone would also take ``t``, ``y``, ``f``..."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError("must be one of true/false, 1/0, yes/no, on/off")
+
+
+Flag = Annotated[bool, BeforeValidator(_parse_flag)]
 
 
 class Environment(StrEnum):
@@ -43,23 +75,61 @@ class LogFormat(StrEnum):
     CONSOLE = "console"
 
 
+class _PlatformFallbacks(PydanticBaseSettingsSource):
+    """The unprefixed ``ENVIRONMENT`` and ``HULEEDU_INTERNAL_API_KEY``, below every prefixed source.
+
+    A separate, lowest-priority source (rather than a field alias) so that a prefixed value in
+    ``.env`` still wins over an unprefixed one in the process environment.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], *sources: PydanticBaseSettingsSource):
+        super().__init__(settings_cls)
+        # Already read (lower-cased names, empty values dropped) by the env and .env sources.
+        self._variables = [s.env_vars for s in sources if isinstance(s, EnvSettingsSource)]
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ answers for all fields at once
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for field_name, variable in PLATFORM_FALLBACKS.items():
+            for variables in self._variables:
+                if value := variables.get(variable.lower()):
+                    values[field_name] = value
+                    break
+        return values
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=PREFIX,
-        env_file=".env",
+        env_file=ENV_FILE,
         case_sensitive=False,
         extra="ignore",
         env_ignore_empty=True,
         populate_by_name=True,
+        # "inf" or "nan" would pass "> 0" checks and then stall a loop or a timeout forever.
+        allow_inf_nan=False,
     )
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # No secrets directory: the contract reads the environment and .env only.
+        fallbacks = _PlatformFallbacks(settings_cls, env_settings, dotenv_settings)
+        return init_settings, env_settings, dotenv_settings, fallbacks
+
     # General
-    environment: Environment = Field(
-        default=Environment.DEVELOPMENT,
-        validation_alias=AliasChoices(f"{PREFIX}ENVIRONMENT", "ENVIRONMENT"),
-    )
+    environment: Environment = Environment.DEVELOPMENT
     http_host: str = "0.0.0.0"
     http_port: int = Field(default=5002, ge=1, le=65535)
+    # Not in the contract: serving processes behind one socket (supervisor.py); needs DATABASE_URL.
     http_workers: int = Field(default=1, ge=1, le=64)
     log_level: LogLevel = LogLevel.INFO
     log_format: LogFormat | None = None
@@ -70,9 +140,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=20, ge=0)
     db_pool_recycle_seconds: int = Field(default=3600, ge=0)
-    db_pool_pre_ping: bool = True
+    db_pool_pre_ping: Flag = True
     embedded_database_dir: Path = Path(".run/postgres")
-    use_mock_repository: bool = False
+    use_mock_repository: Flag = False
 
     # Kafka
     kafka_bootstrap_servers: str | None = None
@@ -83,14 +153,11 @@ class Settings(BaseSettings):
 
     # Redis and notifications
     redis_url: SecretStr | None = None
-    notifications_redis_enabled: bool = True
-    notifications_kafka_enabled: bool = False
+    notifications_redis_enabled: Flag = True
+    notifications_kafka_enabled: Flag = False
 
     # Internal authentication
-    internal_api_key: SecretStr | None = Field(
-        default=None,
-        validation_alias=AliasChoices(f"{PREFIX}INTERNAL_API_KEY", "HULEEDU_INTERNAL_API_KEY"),
-    )
+    internal_api_key: SecretStr | None = None
     internal_allowed_service_ids: Annotated[tuple[str, ...], NoDecode] = ()
 
     # Outbox relay and housekeeping
@@ -108,7 +175,17 @@ class Settings(BaseSettings):
     association_timeout_hours: float = Field(default=24, gt=0)
     association_confidence_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
     association_check_interval_seconds: float = Field(default=3600, gt=0)
-    association_monitor_enabled: bool = True
+    association_monitor_enabled: Flag = True
+
+    @field_validator("environment", "log_format", mode="before")
+    @classmethod
+    def _lower_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("internal_allowed_service_ids", mode="before")
     @classmethod
@@ -137,14 +214,18 @@ class Settings(BaseSettings):
         raw = value.get_secret_value()
         for accepted in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
             if raw.startswith(accepted):
-                return SecretStr("postgresql+asyncpg://" + raw[len(accepted) :])
+                normalised = "postgresql+asyncpg://" + raw[len(accepted) :]
+                _check_port(normalised)
+                return SecretStr(normalised)
         raise ValueError("must be a postgresql:// or postgresql+asyncpg:// URL")
 
     @field_validator("redis_url")
     @classmethod
     def _check_redis_url(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith(("redis://", "rediss://")):
-            raise ValueError("must be a redis:// or rediss:// URL")
+        if value is not None:
+            if not value.get_secret_value().startswith(("redis://", "rediss://")):
+                raise ValueError("must be a redis:// or rediss:// URL")
+            _check_port(value.get_secret_value())
         return value
 
     @model_validator(mode="after")
@@ -165,6 +246,12 @@ class Settings(BaseSettings):
             and self.database_url is None
         ):
             raise ValueError(f"{PREFIX}DATABASE_URL is required in {self.environment}")
+        if self.http_workers > 1 and (self.use_mock_repository or self.database_url is None):
+            # Each process would get its own in-memory store or embedded server.
+            raise ValueError(
+                f"{PREFIX}HTTP_WORKERS above 1 needs {PREFIX}DATABASE_URL "
+                "(not the embedded database or USE_MOCK_REPOSITORY)"
+            )
         return self
 
     @property
@@ -182,19 +269,56 @@ class Settings(BaseSettings):
         return self.redis_url is not None
 
 
+def _check_port(url: str) -> None:
+    """Reject a malformed port now rather than as a traceback at the first connection.
+
+    The message never quotes the URL: it may carry a password."""
+    try:
+        port = urlsplit(url).port
+    except ValueError:
+        raise ValueError("has an invalid port") from None
+    if port == 0:
+        raise ValueError("has an invalid port")
+
+
 class SettingsError(Exception):
     """Invalid configuration; the message names variables and never contains their values."""
+
+
+def _is_set(variable: str, env_file: object) -> bool:
+    """Whether ``variable`` has a non-empty value in the environment or the .env file."""
+
+    def lookup(values: Mapping[str, str | None]) -> bool:
+        return any(k.upper() == variable and v for k, v in values.items())
+
+    if lookup(os.environ):
+        return True
+    return (
+        isinstance(env_file, str | Path)
+        and Path(env_file).is_file()
+        and lookup(dotenv_values(env_file))
+    )
+
+
+def _variable_name(field_name: str, env_file: object) -> str:
+    """The variable a field's value came from: the prefixed one unless only the fallback is set."""
+    prefixed = f"{PREFIX}{field_name.upper()}"
+    fallback = PLATFORM_FALLBACKS.get(field_name)
+    if fallback and not _is_set(prefixed, env_file) and _is_set(fallback, env_file):
+        return fallback
+    return prefixed
 
 
 def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
+        env_file = overrides.get("_env_file", ENV_FILE)
         problems = []
         for error in exc.errors(include_input=False, include_url=False):
             location = error.get("loc") or ()
-            name = str(location[0]).upper() if location else ""
-            variable = name if name.startswith(PREFIX) or not name else f"{PREFIX}{name}"
-            message = error.get("msg", "invalid value")
+            # Model-level checks (combinations) name their variables in the message.
+            variable = _variable_name(str(location[0]), env_file) if location else ""
+            message = error.get("msg", "invalid value").removeprefix("Value error, ")
             problems.append(f"{variable}: {message}" if variable else message)
         raise SettingsError("invalid configuration: " + "; ".join(problems)) from None

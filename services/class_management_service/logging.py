@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import structlog
@@ -18,6 +19,13 @@ def _add_service_name(
     return event
 
 
+def _add_pid(
+    _logger: object, _method: str, event: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    event["pid"] = os.getpid()
+    return event
+
+
 def configure_logging(settings: Settings) -> None:
     level = logging.getLevelNamesMapping()[settings.log_level.value]
     shared: list[structlog.types.Processor] = [
@@ -27,18 +35,33 @@ def configure_logging(settings: Settings) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
         _add_service_name,
     ]
+    if settings.http_workers > 1:
+        # Several serving processes share stdout (supervisor.py): say which one wrote a line.
+        shared.append(_add_pid)
     if settings.effective_log_format is LogFormat.JSON:
         renderer: structlog.types.Processor = structlog.processors.JSONRenderer()
         shared.append(structlog.processors.format_exc_info)
     else:
-        renderer = structlog.dev.ConsoleRenderer()
+        # Colours only for a terminal: escape codes in a redirected log file are noise.
+        renderer = structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())
     structlog.configure(
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=level, stream=sys.stdout, format="%(levelname)s %(name)s %(message)s")
+    # Library records (hypercorn, asyncio, SQLAlchemy, aiokafka) go through the same processors,
+    # so stdout stays one JSON object per line in production.
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)
     # Library chatter (initdb transcripts, Alembic plugin set-up) is noise at INFO.
     for noisy in ("pgserver", "alembic", "aiokafka", "dishka"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import signal
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,32 +17,27 @@ from hypercorn.config import Config as HypercornConfig
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from class_management_service.adapters.db.embedded import EmbeddedPostgres, start_embedded_postgres
+from class_management_service.adapters.db.embedded import EmbeddedPostgres, resolve_database_url
 from class_management_service.adapters.db.engine import create_engine_for_url
 from class_management_service.adapters.db.migrations import assert_at_head, upgrade_to_head
 from class_management_service.app import create_app
 from class_management_service.config import Settings
 from class_management_service.di import make_container
+from class_management_service.listener import bind_listener
 
 logger = structlog.get_logger(__name__)
 
 # Requests get this long to finish on SIGTERM; workers then get WORKER_STOP_SECONDS (app.py).
 GRACEFUL_TIMEOUT_SECONDS = 5.0
+# From the first SIGTERM/SIGINT, the process exits by this time whatever still runs (exit code
+# 1): a clean-up step that hangs must not keep a replica from stopping within its 10 s.
+SHUTDOWN_DEADLINE_SECONDS = 9.5
 
 
 @dataclass
 class Database:
     engine: AsyncEngine | None
     embedded: EmbeddedPostgres | None
-
-
-async def resolve_database_url(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
-    """The configured URL, or an embedded server's (development/testing only)."""
-    if settings.database_url is not None:
-        return settings.database_url.get_secret_value(), None
-    embedded = await start_embedded_postgres(settings.embedded_database_dir)
-    logger.info("embedded_postgres_started", url=embedded.display_url)
-    return embedded.url, embedded
 
 
 @asynccontextmanager
@@ -70,21 +68,49 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
             embedded.stop()
 
 
-def _hypercorn_config(settings: Settings) -> HypercornConfig:
+def _arm_shutdown_deadline() -> None:
+    # A thread, not the event loop: the loop may be what is stuck.
+    def abort() -> None:
+        logger.error("shutdown_deadline_exceeded", seconds=SHUTDOWN_DEADLINE_SECONDS)
+        os._exit(1)
+
+    timer = threading.Timer(SHUTDOWN_DEADLINE_SECONDS, abort)
+    timer.daemon = True
+    timer.start()
+
+
+def _hypercorn_config(listen_fd: int) -> HypercornConfig:
     config = HypercornConfig()
-    config.bind = [f"{settings.http_host}:{settings.http_port}"]
+    # hypercorn adopts (and closes on shutdown) the socket this process was given.
+    config.bind = [f"fd://{listen_fd}"]
     config.graceful_timeout = GRACEFUL_TIMEOUT_SECONDS
     config.accesslog = None  # the app writes its own structured access log
+    # A Logger (not the default "-") keeps hypercorn from adding its own plain-text stderr
+    # handler; its records reach the structured root handler instead.
+    config.errorlog = logging.getLogger("hypercorn.error")
     config.keep_alive_timeout = 75
     return config
 
 
-async def serve(settings: Settings) -> None:
-    """Serve until SIGTERM/SIGINT, then drain requests and close everything in order."""
+async def serve(settings: Settings, *, listen_fd: int | None = None) -> None:
+    """Serve until SIGTERM/SIGINT, then drain requests and close everything in order.
+
+    ``listen_fd`` is a socket inherited from the supervisor (``HTTP_WORKERS`` > 1); without it
+    this process binds ``HTTP_HOST:HTTP_PORT`` itself.
+    """
     stop = asyncio.Event()
+
+    def on_signal() -> None:
+        if not stop.is_set():
+            stop.set()
+            _arm_shutdown_deadline()
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, on_signal)
+    if listen_fd is None:
+        # Hand the descriptor over: hypercorn closes it, so this object must not close it too.
+        listen_fd = bind_listener(settings).detach()
     async with open_database(settings) as database:
         registry = CollectorRegistry()
         container = make_container(settings, database.engine, registry=registry)
@@ -96,5 +122,5 @@ async def serve(settings: Settings) -> None:
             environment=settings.environment.value,
             storage="memory" if database.engine is None else "postgresql",
         )
-        await hypercorn_serve(app, _hypercorn_config(settings), shutdown_trigger=stop.wait)
+        await hypercorn_serve(app, _hypercorn_config(listen_fd), shutdown_trigger=stop.wait)
     logger.info("service_stopped")

@@ -8,6 +8,7 @@ import structlog
 from quart import Quart, Response, g, request
 
 from huleedu_service_libs.http.correlation import current_correlation_id
+from huleedu_service_libs.http.metrics import endpoint_label
 
 logger = structlog.get_logger("huleedu.access")
 
@@ -21,8 +22,10 @@ async def _log_request(response: Response) -> Response:
     duration_ms = (
         round((time.perf_counter() - started) * 1000, 3) if isinstance(started, float) else None
     )
-    # The rule template, never the raw path: paths carry ids and would explode log cardinality.
-    route = request.url_rule.rule if request.url_rule is not None else None
+    # The route template, never the raw path: paths carry ids and would explode log cardinality.
+    # Spelled as the metrics' endpoint label ("/v1/classes/{class_id}", "unmatched"), so a log
+    # line and its series can be matched by eye.
+    route = endpoint_label(request.url_rule.rule if request.url_rule is not None else None)
     logger.info(
         "http_request",
         method=request.method,

@@ -55,6 +55,7 @@ class ResilientConsumer:
         poll_seconds: float = 0.25,
         max_batch_records: int = 20,
         io_timeout_seconds: float = 10.0,
+        close_timeout_seconds: float = 2.0,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -83,6 +84,7 @@ class ResilientConsumer:
             io_timeout_seconds=io_timeout_seconds,
         )
         self._policy.backoff()  # rejects bad retry bounds now rather than at the first failure
+        self._close_timeout_seconds = close_timeout_seconds
         self._running = False
 
     @property
@@ -147,8 +149,10 @@ class ResilientConsumer:
             await RecordLoop(consumer, listener, dead_letters, self._policy, stop).run()
         finally:
             await dead_letters.close()
-            # Auto-commit is off, so stopping commits nothing that was not finished.
-            await _bounded(consumer.stop(), self._policy.io_timeout_seconds)
+            # Auto-commit is off, so stopping commits nothing that was not finished. Stopping only
+            # leaves the group; it waits for a join in flight, which during a rebalance can take a
+            # session timeout, so it gets a short bound and the broker evicts us if it lapses.
+            await _bounded(consumer.stop(), self._close_timeout_seconds)
 
 
 async def _unless_stopped(awaitable: Awaitable[None], stop: asyncio.Event) -> bool:

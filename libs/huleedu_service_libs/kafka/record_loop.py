@@ -101,10 +101,32 @@ class RecordLoop:
     async def run(self) -> None:
         poll_ms = max(1, round(self._policy.poll_seconds * 1000))
         while not self._stop.is_set():
-            batches = await self._consumer.getmany(
-                timeout_ms=poll_ms, max_records=self._policy.max_batch_records
-            )
+            batches = await self._poll(poll_ms)
+            if batches is None:
+                return
             await self._handle_batches(batches)
+
+    async def _poll(self, poll_ms: int) -> dict[Any, list[Any]] | None:
+        """``getmany``, abandoned (None) when ``stop`` is set first.
+
+        While the group rebalances, aiokafka's ``getmany`` ignores its timeout and waits for the
+        new assignment, which can take a whole session timeout (a crashed member); shutdown must
+        not wait for that. Nothing is lost: an abandoned poll has consumed nothing."""
+        fetch = asyncio.ensure_future(
+            self._consumer.getmany(timeout_ms=poll_ms, max_records=self._policy.max_batch_records)
+        )
+        stopping = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait([fetch, stopping], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not fetch.done():
+                fetch.cancel()
+                await asyncio.wait([fetch])
+        if fetch.cancelled():
+            return None
+        batches: dict[Any, list[Any]] = fetch.result()
+        return batches
 
     async def _handle_batches(self, batches: dict[Any, list[Any]]) -> None:
         # Read after getmany: it returns only records of the assignment current at its return.

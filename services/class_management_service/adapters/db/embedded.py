@@ -9,8 +9,12 @@ from typing import Any
 from urllib.parse import quote
 
 import asyncpg  # type: ignore[import-untyped]
+import structlog
+
+from class_management_service.config import Settings
 
 DATABASE_NAME = "huleedu_class_management"
+logger = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -55,3 +59,12 @@ async def start_embedded_postgres(data_dir: Path) -> EmbeddedPostgres:
         await admin.close()
     url = f"postgresql+asyncpg://postgres@/{DATABASE_NAME}?host={data_dir}"
     return EmbeddedPostgres(url=url, display_url=url, _server=server)
+
+
+async def resolve_database_url(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
+    """The configured URL, or an embedded server's (development/testing only)."""
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value(), None
+    embedded = await start_embedded_postgres(settings.embedded_database_dir)
+    logger.info("embedded_postgres_started", url=embedded.display_url)
+    return embedded.url, embedded

@@ -13,9 +13,11 @@ from class_management_service.background import Background
 from class_management_service.config import Settings
 from class_management_service.entrypoints.http.health_probes import (
     outbox_status,
+    outbox_unavailable,
     probe_database,
     probe_kafka,
     probe_redis,
+    read_outbox,
 )
 from huleedu_service_libs.http.responses import json_response
 from huleedu_service_libs.outbox.metrics import OutboxMetrics
@@ -48,9 +50,8 @@ async def _report(
         probe_database(getattr(current_app, "database_engine", None), limit),
         probe_kafka(settings.kafka_bootstrap_servers, limit),
         probe_redis(redis_url, limit),
-        store.stats(),
+        read_outbox(store, limit),
     )
-    metrics.observe(stats)
     enabled = {
         name
         for name, on in (
@@ -59,12 +60,12 @@ async def _report(
         )
         if on
     }
-    dependencies = {
-        "database": database,
-        "kafka": kafka,
-        "redis": redis,
-        "outbox": outbox_status(stats, enabled, settings.outbox_health_max_age_seconds),
-    }
+    if isinstance(stats, str):
+        outbox = outbox_unavailable(stats)
+    else:
+        metrics.observe(stats)
+        outbox = outbox_status(stats, enabled, settings.outbox_health_max_age_seconds)
+    dependencies = {"database": database, "kafka": kafka, "redis": redis, "outbox": outbox}
     background: Background = current_app.extensions[BACKGROUND_KEY]
     workers: dict[str, str] = dict(background.workers.statuses())
     status = overall_status(dependencies, workers)

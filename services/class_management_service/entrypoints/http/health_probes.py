@@ -12,9 +12,16 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from huleedu_service_libs.outbox.ports import OutboxStore
 from huleedu_service_libs.outbox.records import OutboxStats
 
 DISABLED: dict[str, Any] = {"status": "disabled"}
+
+
+def _short_error(exc: Exception, limit_seconds: float) -> str:
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {limit_seconds:g} s"
+    return type(exc).__name__
 
 
 async def _timed(check: Callable[[], Awaitable[None]], limit_seconds: float) -> dict[str, Any]:
@@ -22,10 +29,8 @@ async def _timed(check: Callable[[], Awaitable[None]], limit_seconds: float) -> 
     try:
         async with asyncio.timeout(limit_seconds):
             await check()
-    except TimeoutError:
-        return {"status": "unhealthy", "error": f"no answer within {limit_seconds:g} s"}
     except Exception as exc:  # a probe reports every failure, it never raises
-        return {"status": "unhealthy", "error": type(exc).__name__}
+        return {"status": "unhealthy", "error": _short_error(exc, limit_seconds)}
     elapsed_ms = (time.perf_counter() - started) * 1000
     return {"status": "healthy", "response_time_ms": round(elapsed_ms, 1)}
 
@@ -70,6 +75,29 @@ async def probe_redis(url: str | None, limit_seconds: float) -> dict[str, Any]:
             await client.aclose()
 
     return await _timed(check, limit_seconds)
+
+
+async def read_outbox(store: OutboxStore, limit_seconds: float) -> OutboxStats | str:
+    """The outbox counts, or a short error when they cannot be read (database down).
+
+    Bounded like the probes, so an unreachable database cannot hang ``/healthz``."""
+    try:
+        async with asyncio.timeout(limit_seconds):
+            return await store.stats()
+    except Exception as exc:
+        return _short_error(exc, limit_seconds)
+
+
+def outbox_unavailable(error: str) -> dict[str, Any]:
+    """Counts unknown: ``degraded`` (the database check already says why), never made-up zeros."""
+    return {
+        "status": "degraded",
+        "pending": None,
+        "failed": None,
+        "oldest_pending_age_seconds": None,
+        "destinations": {},
+        "error": error,
+    }
 
 
 def outbox_status(
