@@ -14,7 +14,6 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer
@@ -36,11 +35,11 @@ from class_management_service.config import Settings
 from class_management_service.di import make_container
 from tests.fixtures.http import make_test_settings
 from tests.fixtures.infrastructure import create_kafka_topics
+from tests.fixtures.service_control import outage as outage
 
 T = TypeVar("T")
 
 WAIT_SECONDS = 30.0
-ROOT = Path(__file__).resolve().parents[2]
 
 
 async def eventually(
@@ -321,50 +320,6 @@ CollectorFactory = Callable[[], KafkaCollector]
 
 
 # --- Servers managed by scripts/services.sh -------------------------------------------------
-
-
-async def services(action: str, name: str) -> float:
-    """``bash scripts/services.sh <action> <name>``; the seconds it took. Fails if it fails."""
-    started = time.monotonic()
-    process = await asyncio.create_subprocess_exec(
-        "bash",
-        "scripts/services.sh",
-        action,
-        name,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await asyncio.wait_for(process.communicate(), 240)
-    if process.returncode != 0:
-        raise AssertionError(f"services.sh {action} {name} failed:\n{output.decode()[-3000:]}")
-    return time.monotonic() - started
-
-
-async def require_managed(name: str) -> None:
-    """Outage tests stop and start servers with scripts/services.sh, so they need its servers."""
-    process = await asyncio.create_subprocess_exec(
-        "bash",
-        "scripts/services.sh",
-        "status",
-        name,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    if await process.wait() != 0:
-        raise AssertionError(f"{name} is not run by scripts/services.sh; run `make services`")
-
-
-@contextlib.asynccontextmanager
-async def outage(name: str) -> AsyncIterator[None]:
-    """``name`` is down inside the block and always started again on the way out."""
-    await require_managed(name)
-    await services("down", name)
-    try:
-        yield
-    finally:
-        await services("up", name)
 
 
 # --- The service with its workers ----------------------------------------------------------

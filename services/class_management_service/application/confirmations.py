@@ -133,13 +133,7 @@ class ConfirmAssociations:
 
             if decided:
                 await uow.associations.save_decisions(decided)
-                batch_class = BatchClass(
-                    batch_id=batch_id,
-                    class_id=school_class.id,
-                    class_name=school_class.name,
-                    course=school_class.course,
-                    owner_id=school_class.owner_id,
-                )
+                batch_class = BatchClass.of(batch_id, school_class)
                 await uow.outbox.add(
                     associations_confirmed(
                         self._messages,

@@ -87,13 +87,7 @@ class StoreSuggestions:
                 )
             if stored:
                 await uow.associations.add_many(stored)
-                batch_class = BatchClass(
-                    batch_id=payload.batch_id,
-                    class_id=school_class.id,
-                    class_name=school_class.name,
-                    course=school_class.course,
-                    owner_id=school_class.owner_id,
-                )
+                batch_class = BatchClass.of(payload.batch_id, school_class)
                 await uow.outbox.add(
                     matches_suggested(
                         self._messages,

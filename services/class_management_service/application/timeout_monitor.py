@@ -128,13 +128,7 @@ class TimeoutMonitor:
                     unknown_id = await uow.classes.unknown_student(school_class.id, now)
                 decided.append(row.timed_out(unknown_id, at=now))
             await uow.associations.save_decisions(decided)
-            batch_class = BatchClass(
-                batch_id=batch_id,
-                class_id=school_class.id,
-                class_name=school_class.name,
-                course=school_class.course,
-                owner_id=school_class.owner_id,
-            )
+            batch_class = BatchClass.of(batch_id, school_class)
             await uow.outbox.add(
                 associations_confirmed(
                     self._messages,

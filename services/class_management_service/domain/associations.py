@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
+from class_management_service.domain.models import SchoolClass
 from common_core.courses import Course
 from common_core.enums import ValidationMethod
 from common_core.topics import NLP_SERVICE_PHASE1, SYSTEM_TIMEOUT
@@ -132,3 +133,13 @@ class BatchClass:
     class_name: str
     course: Course
     owner_id: str
+
+    @classmethod
+    def of(cls, batch_id: UUID, school_class: SchoolClass) -> BatchClass:
+        return cls(
+            batch_id=batch_id,
+            class_id=school_class.id,
+            class_name=school_class.name,
+            course=school_class.course,
+            owner_id=school_class.owner_id,
+        )

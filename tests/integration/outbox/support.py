@@ -11,11 +11,9 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import JSON, RowMapping, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,6 +22,7 @@ from common_core.timeutil import to_iso_z
 from common_core.topics import SERVICE_NAME, teacher_channel
 from huleedu_service_libs.outbox.message import OutboxMessage
 from huleedu_service_libs.outbox.relay import OutboxRelay, RelayConfig
+from tests.fixtures.service_control import outage as outage
 
 _INSERT = text(
     """
@@ -235,48 +234,3 @@ def first_seen_seqs_per_key(
             seen.add(event_id)
             order[record.key].append(seq_of_event[event_id])
     return dict(order)
-
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-async def services(action: str, name: str) -> None:
-    """``bash scripts/services.sh <action> <name>``; fails the test if the script fails."""
-    process = await asyncio.create_subprocess_exec(
-        "bash",
-        "scripts/services.sh",
-        action,
-        name,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await asyncio.wait_for(process.communicate(), 240)
-    if process.returncode != 0:
-        raise AssertionError(f"services.sh {action} {name} failed:\n{output.decode()[-3000:]}")
-
-
-async def require_managed(name: str) -> None:
-    """Outage tests stop and start servers with scripts/services.sh, so they need its servers."""
-    process = await asyncio.create_subprocess_exec(
-        "bash",
-        "scripts/services.sh",
-        "status",
-        name,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    if await process.wait() != 0:
-        pytest.fail(f"{name} is not run by scripts/services.sh; run `make services`", pytrace=False)
-
-
-@contextlib.asynccontextmanager
-async def outage(name: str) -> AsyncIterator[None]:
-    """``name`` is down inside the block and always started again on the way out."""
-    await require_managed(name)
-    await services("down", name)
-    try:
-        yield
-    finally:
-        await services("up", name)
