@@ -35,6 +35,7 @@ from class_management_service.config import Settings
 from class_management_service.di import make_container
 from tests.fixtures.http import make_test_settings
 from tests.fixtures.infrastructure import create_kafka_topics
+from tests.fixtures.service_control import ROOT as ROOT
 from tests.fixtures.service_control import outage as outage
 
 T = TypeVar("T")

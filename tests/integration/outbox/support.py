@@ -22,6 +22,7 @@ from common_core.timeutil import to_iso_z
 from common_core.topics import SERVICE_NAME, teacher_channel
 from huleedu_service_libs.outbox.message import OutboxMessage
 from huleedu_service_libs.outbox.relay import OutboxRelay, RelayConfig
+from tests.fixtures.service_control import ROOT as ROOT
 from tests.fixtures.service_control import outage as outage
 
 _INSERT = text(
