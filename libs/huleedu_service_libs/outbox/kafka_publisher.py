@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -13,17 +15,58 @@ from aiokafka.errors import KafkaConnectionError
 from common_core.envelope import kafka_headers
 from common_core.topics import PRODUCER_CLIENT_ID
 from common_core.wire import encode_json
+from huleedu_service_libs.outbox.ports import PublishOutcome
 from huleedu_service_libs.outbox.records import OutboxRecord
 
 logger = structlog.get_logger(__name__)
 
+# Half the broker's default message.max.bytes (1 MiB), which bounds a whole record batch.
+MAX_BATCH_BYTES = 512 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _Rendered:
+    """A row as its Kafka record (``events.md`` §3)."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+    @classmethod
+    def of(cls, record: OutboxRecord) -> _Rendered:
+        return cls(
+            topic=record.topic,
+            key=record.event_key.encode("utf-8"),
+            value=encode_json(record.event_data),
+            headers=kafka_headers(record.event_data),
+        )
+
+
+def _ack_error(ack: asyncio.Future[Any] | None, failure: Exception | None) -> PublishOutcome:
+    """A record counts as published only when its acknowledgement arrived without error."""
+    if ack is not None and ack.done() and not ack.cancelled():
+        error = ack.exception()
+        if error is None:
+            return None
+        return error if isinstance(error, Exception) else RuntimeError(repr(error))
+    return failure or KafkaConnectionError("no acknowledgement")
+
+
+def _consume_later(acknowledgements: list[asyncio.Future[Any]]) -> None:
+    # Acknowledgements left pending fail when the producer is discarded; retrieving their
+    # errors keeps asyncio from logging "exception was never retrieved" for each of them.
+    for ack in acknowledgements:
+        ack.add_done_callback(lambda done: done.cancelled() or done.exception())
+
 
 class KafkaPublisher:
     """``events.md`` §3 records: key = ``event_key``, headers from the envelope, value = the
-    stored envelope as UTF-8 JSON; ``publish`` returns once the broker acknowledged (acks=all).
+    stored envelope as UTF-8 JSON; a row counts as published once the broker acknowledged it
+    (acks=all).
 
     The producer starts lazily, so a broker outage at startup only fails publishes. After a
-    failure the producer is discarded and the next publish starts a fresh one: an idempotent
+    failure the producer is discarded and the next batch starts a fresh one: an idempotent
     producer retries an unacknowledged batch forever, and a fresh producer fails fast while the
     broker is down instead of queueing copies behind the stuck batch.
     """
@@ -48,27 +91,50 @@ class KafkaPublisher:
         # Set when a publish was cancelled mid-send; the producer is replaced before the next one.
         self._suspect = False
 
-    async def publish(self, record: OutboxRecord) -> None:
-        # A row that cannot be rendered fails here, without costing the producer.
-        value = encode_json(record.event_data)
-        key = record.event_key.encode("utf-8")
-        headers = kafka_headers(record.event_data)
+    async def publish_batch(self, records: Sequence[OutboxRecord]) -> list[PublishOutcome]:
+        outcomes: list[PublishOutcome] = [None] * len(records)
+        rendered: list[tuple[int, _Rendered]] = []
+        for index, record in enumerate(records):
+            try:
+                rendered.append((index, _Rendered.of(record)))
+            except Exception as exc:
+                # A row that cannot be rendered fails alone, without costing the producer.
+                outcomes[index] = exc
+        if not rendered:
+            return outcomes
         if self._suspect:
             await self._discard()
+        acknowledgements: list[asyncio.Future[Any]] = []
+        failure: Exception | None = None
         try:
             async with asyncio.timeout(self._send_timeout):
                 producer = await self._started_producer()
-                # Cancelling send() itself withdraws the record; the returned future is the ack.
-                acknowledgement = await producer.send(
-                    record.topic, value=value, key=key, headers=headers
-                )
-                await acknowledgement
+                for _, row in rendered:
+                    # send() only queues the record (waiting only while the buffer is full);
+                    # the returned future is the broker's acknowledgement. Every record is
+                    # queued before any ack is awaited, so a claim costs one round of batches.
+                    acknowledgements.append(
+                        await producer.send(
+                            row.topic, value=row.value, key=row.key, headers=row.headers
+                        )
+                    )
+                await asyncio.wait(acknowledgements)
         except asyncio.CancelledError:
             self._suspect = True
+            _consume_later(acknowledgements)
             raise
-        except Exception:
+        except Exception as exc:
+            failure = exc
+        failed = failure is not None
+        for position, (index, _) in enumerate(rendered):
+            ack = acknowledgements[position] if position < len(acknowledgements) else None
+            error = _ack_error(ack, failure)
+            outcomes[index] = error
+            failed = failed or error is not None
+        if failed:
+            _consume_later(acknowledgements)
             await self._discard()
-            raise
+        return outcomes
 
     async def close(self) -> None:
         """Stop the producer, flushing what it still holds (bounded by the close timeout)."""
@@ -76,12 +142,16 @@ class KafkaPublisher:
 
     async def _started_producer(self) -> Any:
         if self._producer is None:
+            # One batch at a time reaches here (the relay awaits each claim), so no lock.
             producer = AIOKafkaProducer(
                 bootstrap_servers=self._bootstrap_servers,
                 client_id=self._client_id,
                 enable_idempotence=True,
                 acks="all",
                 request_timeout_ms=self._request_timeout_ms,
+                # A claim (up to OUTBOX_BATCH_SIZE envelopes of about 1 kB) fits one batch per
+                # partition, so it costs one produce round trip instead of one per 16 kB.
+                max_batch_size=MAX_BATCH_BYTES,
             )
             self._producer = producer
             await producer.start()

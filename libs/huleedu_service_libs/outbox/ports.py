@@ -16,7 +16,8 @@ class OutboxClaim(Protocol):
 
     @property
     def records(self) -> Sequence[OutboxRecord]:
-        """The claimed rows in ``seq`` order."""
+        """The claimed rows, at most one per ``event_key`` (only a key's earliest pending row is
+        eligible), so they may be published concurrently without reordering any key."""
         ...
 
     @property
@@ -59,13 +60,20 @@ class OutboxStore(Protocol):
         ...
 
 
+PublishOutcome = Exception | None
+"""Per row: ``None`` once the destination acknowledged it, else why it was not."""
+
+
 class Publisher(Protocol):
-    """Sends one row's ``event_data`` and returns once the destination acknowledged it;
-    raises on failure."""
+    """Sends rows' ``event_data`` to one destination."""
 
     @property
     def destination(self) -> str: ...
 
-    async def publish(self, record: OutboxRecord) -> None: ...
+    async def publish_batch(self, records: Sequence[OutboxRecord]) -> list[PublishOutcome]:
+        """Sends every row at once (one claim holds at most one row per key, so nothing needs
+        to wait for another's acknowledgement) and returns when each row is acknowledged or
+        failed: one outcome per row, in the order given. Never raises for a row's failure."""
+        ...
 
     async def close(self) -> None: ...

@@ -53,7 +53,7 @@ class RelayConfig:
 
 class Outcome(enum.Enum):
     PUBLISHED = "published"  # rows published, no failure: claim again at once
-    FAILED = "failed"  # a publish or the claim itself failed: back off
+    FAILED = "failed"  # a row's publish or the claim itself failed: back off
     IDLE = "idle"  # nothing eligible: wait for NOTIFY, the next due row or the poll interval
 
 
@@ -161,26 +161,28 @@ class OutboxRelay:
             await wait_any(stop, wake, seconds=idle)
 
     async def run_once(self) -> CycleResult:
-        """One claim: publish its rows in order until the first failure, record, commit."""
+        """One claim: publish its rows together, record each row's outcome, commit."""
         published: list[OutboxRecord] = []
-        failure: _Failure | None = None
+        failures: list[_Failure] = []
         try:
             async with self._store.claim(self._destination, self._config.batch_size) as claim:
-                for record in claim.records:
-                    try:
-                        await self._publisher.publish(record)
-                    except Exception as exc:
-                        failure = await self._record_failure(claim, record, exc)
-                        # The rest stay untouched: later rows of this key must not overtake it.
-                        break
-                    await claim.mark_published(record)
-                    published.append(record)
+                records = claim.records
+                if records:
+                    # A claim holds at most one row per key, so one row's failure holds back
+                    # no other row of the claim: each is recorded on its own.
+                    outcomes = await self._publisher.publish_batch(records)
+                    for record, error in zip(records, outcomes, strict=True):
+                        if error is None:
+                            await claim.mark_published(record)
+                            published.append(record)
+                        else:
+                            failures.append(await self._record_failure(claim, record, error))
                 next_due = claim.next_due_seconds
         except Exception:
             logger.exception("outbox_claim_failed", destination=self._destination)
             return CycleResult(Outcome.FAILED)
-        self._count(published, failure)
-        if failure is not None:
+        self._count(published, failures)
+        if failures:
             return CycleResult(Outcome.FAILED, published=len(published))
         if published:
             return CycleResult(Outcome.PUBLISHED, published=len(published))
@@ -211,13 +213,13 @@ class OutboxRelay:
         )
         return _Failure(record, decision.park)
 
-    def _count(self, published: list[OutboxRecord], failure: _Failure | None) -> None:
+    def _count(self, published: list[OutboxRecord], failures: list[_Failure]) -> None:
         # Counted only after the commit, so a rolled-back claim is not reported as done.
         if self._metrics is None:
             return
         for record in published:
             self._metrics.event_published(self._destination, record.event_type)
-        if failure is not None:
+        for failure in failures:
             self._metrics.event_failed(
                 self._destination, failure.record.event_type, parked=failure.parked
             )

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from huleedu_service_libs.outbox.ports import Publisher
+from huleedu_service_libs.outbox.ports import Publisher, PublishOutcome
 from huleedu_service_libs.outbox.records import OutboxRecord
 
 
 class Counting:
-    """Delegates and counts acknowledged publishes."""
+    """Delegates and counts acknowledged rows."""
 
     def __init__(self, inner: Publisher) -> None:
         self.inner = inner
@@ -22,16 +22,17 @@ class Counting:
     def destination(self) -> str:
         return self.inner.destination
 
-    async def publish(self, record: OutboxRecord) -> None:
-        await self.inner.publish(record)
-        self.published += 1
+    async def publish_batch(self, records: Sequence[OutboxRecord]) -> list[PublishOutcome]:
+        outcomes = await self.inner.publish_batch(records)
+        self.published += sum(outcome is None for outcome in outcomes)
+        return outcomes
 
     async def close(self) -> None:
         await self.inner.close()
 
 
 class FailingFor(Counting):
-    """Raises for rows matching ``poisoned``; with ``times``, only for the first ``times`` tries."""
+    """Fails rows matching ``poisoned``; with ``times``, only for the first ``times`` tries."""
 
     def __init__(
         self, inner: Publisher, poisoned: Callable[[OutboxRecord], bool], times: int | None = None
@@ -41,11 +42,19 @@ class FailingFor(Counting):
         self._times = times
         self.failures = 0
 
-    async def publish(self, record: OutboxRecord) -> None:
-        if self._poisoned(record) and (self._times is None or self.failures < self._times):
-            self.failures += 1
-            raise RuntimeError(f"poisoned row {record.seq}")
-        await super().publish(record)
+    async def publish_batch(self, records: Sequence[OutboxRecord]) -> list[PublishOutcome]:
+        outcomes: list[PublishOutcome] = [None] * len(records)
+        healthy: list[int] = []
+        for index, record in enumerate(records):
+            if self._poisoned(record) and (self._times is None or self.failures < self._times):
+                self.failures += 1
+                outcomes[index] = RuntimeError(f"poisoned row {record.seq}")
+            else:
+                healthy.append(index)
+        sent = await super().publish_batch([records[index] for index in healthy])
+        for index, outcome in zip(healthy, sent, strict=True):
+            outcomes[index] = outcome
+        return outcomes
 
 
 class StallAfter(Counting):
@@ -56,11 +65,13 @@ class StallAfter(Counting):
         self._count = count
         self.stalled = asyncio.Event()
 
-    async def publish(self, record: OutboxRecord) -> None:
-        if self.published >= self._count:
+    async def publish_batch(self, records: Sequence[OutboxRecord]) -> list[PublishOutcome]:
+        allowed = max(self._count - self.published, 0)
+        outcomes = await super().publish_batch(records[:allowed])
+        if len(records) > allowed:
             self.stalled.set()
             await asyncio.Event().wait()
-        await super().publish(record)
+        return outcomes
 
 
 class KillAfter(Counting):
@@ -71,10 +82,11 @@ class KillAfter(Counting):
         super().__init__(inner)
         self._count = count
 
-    async def publish(self, record: OutboxRecord) -> None:
-        await super().publish(record)
+    async def publish_batch(self, records: Sequence[OutboxRecord]) -> list[PublishOutcome]:
+        outcomes = await super().publish_batch(records[: max(self._count - self.published, 0)])
         if self.published >= self._count:
             os.kill(os.getpid(), signal.SIGKILL)
+        return outcomes + [RuntimeError("not sent")] * (len(records) - len(outcomes))
 
 
 class Gate(Counting):
@@ -85,6 +97,6 @@ class Gate(Counting):
         self.open = asyncio.Event()
         self.open.set()
 
-    async def publish(self, record: OutboxRecord) -> None:
+    async def publish_batch(self, records: Sequence[OutboxRecord]) -> list[PublishOutcome]:
         await self.open.wait()
-        await super().publish(record)
+        return await super().publish_batch(records)

@@ -108,7 +108,7 @@ class InMemoryOutboxStore:
             self._claimed -= ids
 
     def _eligible(self, destination: str, now: datetime, limit: int) -> list[OutboxRow]:
-        eligible: list[OutboxRow] = []
+        heads: list[OutboxRow] = []
         seen_keys: set[str] = set()
         for row in _pending_in_order(self._store.tables.outbox.values(), destination):
             # Only the first pending row of a key may go; claimed rows still count as pending.
@@ -116,10 +116,10 @@ class InMemoryOutboxStore:
                 continue
             seen_keys.add(row.event_key)
             if row.id not in self._claimed and _due_at(row) <= now:
-                eligible.append(row)
-                if len(eligible) == limit:
-                    break
-        return eligible
+                heads.append(row)
+        # The PostgreSQL store's order: due time first, then seq.
+        heads.sort(key=lambda row: (_due_at(row), row.seq))
+        return heads[:limit]
 
     def _next_due_seconds(self, destination: str, now: datetime) -> float | None:
         future = [

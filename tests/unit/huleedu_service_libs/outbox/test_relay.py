@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime, timedelta
 
@@ -17,7 +17,7 @@ from class_management_service.adapters.memory.unit_of_work import InMemoryUnitOf
 from huleedu_service_libs.clock import SystemClock
 from huleedu_service_libs.outbox.message import OutboxMessage
 from huleedu_service_libs.outbox.metrics import OutboxMetrics
-from huleedu_service_libs.outbox.ports import OutboxClaim
+from huleedu_service_libs.outbox.ports import OutboxClaim, PublishOutcome
 from huleedu_service_libs.outbox.records import OutboxRecord, OutboxStats
 from huleedu_service_libs.outbox.relay import OutboxRelay, Outcome, RelayConfig
 
@@ -41,12 +41,17 @@ class FakePublisher:
                 self._attempted.clear()
                 await self._attempted.wait()
 
-    async def publish(self, record: OutboxRecord) -> None:
-        self.attempts.append(time.monotonic())
-        self._attempted.set()
-        if self.fails(record):
-            raise ConnectionError(f"cannot send {record.event_data['name']}")
-        self.sent.append(record.event_data["name"])
+    async def publish_batch(self, records: Sequence[OutboxRecord]) -> list[PublishOutcome]:
+        outcomes: list[PublishOutcome] = []
+        for record in records:
+            self.attempts.append(time.monotonic())
+            self._attempted.set()
+            if self.fails(record):
+                outcomes.append(ConnectionError(f"cannot send {record.event_data['name']}"))
+            else:
+                self.sent.append(record.event_data["name"])
+                outcomes.append(None)
+        return outcomes
 
     async def close(self) -> None:
         pass
@@ -169,24 +174,44 @@ async def test_each_claim_publishes_the_next_row_of_every_key_in_seq_order(
     assert published(registry) == 5
 
 
-async def test_a_failure_ends_the_claim_and_leaves_the_later_rows_untouched(
+async def test_a_failed_row_is_retried_alone_while_the_other_keys_of_its_claim_go_out(
     store: InMemoryStore, registry: CollectorRegistry
 ) -> None:
-    await write(store, "a1", "b1", "c1")
-    relay = relay_on(store, FakePublisher(lambda r: r.event_data["name"] == "b1"), registry)
+    await write(store, "a1", "b1", "c1", "b2")
+    publisher = FakePublisher(lambda r: r.event_data["name"] == "b1")
+    relay = relay_on(store, publisher, registry)
 
     result = await relay.run_once()
 
-    assert (result.outcome, result.published) == (Outcome.FAILED, 1)
-    assert row(store, "a1").status == "published"
+    assert (result.outcome, result.published) == (Outcome.FAILED, 2)
+    assert (row(store, "a1").status, row(store, "c1").status) == ("published", "published")
     failed = row(store, "b1")
     assert (failed.status, failed.retry_count) == ("pending", 1)
     assert failed.last_error == "ConnectionError: cannot send b1"
-    untouched = row(store, "c1")
-    assert (untouched.status, untouched.retry_count, untouched.last_error) == ("pending", 0, None)
+    # The failed row's key is held back: b2 must not overtake b1.
+    held = row(store, "b2")
+    assert (held.status, held.retry_count, held.last_error) == ("pending", 0, None)
+    assert publisher.sent == ["a1", "c1"]
     labels = {"service": SERVICE, "destination": "kafka", "event_type": TOPIC}
     assert registry.get_sample_value("outbox_events_failed_total", labels) == 1
     assert registry.get_sample_value("outbox_events_parked_total", labels) is None
+    assert published(registry) == 2
+
+
+async def test_a_row_waiting_for_its_retry_does_not_hold_up_other_keys(
+    store: InMemoryStore,
+) -> None:
+    await write(store, "a1", "a2", "b1")
+    publisher = FakePublisher(lambda r: r.event_data["name"] == "a1")
+    relay = relay_on(store, publisher, backoff_initial_seconds=30.0, backoff_max_seconds=30.0)
+    assert (await relay.run_once()).outcome is Outcome.FAILED
+    await write(store, "c1")
+
+    result = await relay.run_once()
+
+    assert (result.outcome, result.published) == (Outcome.PUBLISHED, 1)
+    assert publisher.sent == ["b1", "c1"]
+    assert (row(store, "a1").status, row(store, "a2").status) == ("pending", "pending")
 
 
 async def test_the_last_allowed_failure_parks_the_row_and_its_key_moves_on(
