@@ -13,7 +13,7 @@ from bench.recipes import (
     build_recipe,
     capture_email,
 )
-from class_management_service.adapters.db.engine import create_engine_for_url, create_sessionmaker
+from class_management_service.adapters.db.engine import create_engine_for_url
 from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
 from class_management_service.application.bulk_import import BulkImport
 from class_management_service.application.classes import ClassUseCases
@@ -38,7 +38,7 @@ async def capture_recipes(database_url: str, fixtures: Fixtures) -> dict[str, Re
     )
     recorder = Recorder()
     recorder.attach(engine)
-    uow = SqlUnitOfWork(create_sessionmaker(engine))
+    uow = SqlUnitOfWork(engine)
     clock = SystemClock()
     messages = OutboxMessages(
         NotificationPolicy(

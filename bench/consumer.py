@@ -24,7 +24,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from bench.procfs import CpuProbe
-from class_management_service.adapters.db.engine import create_engine_for_url, create_sessionmaker
+from class_management_service.adapters.db.engine import create_engine_for_url
 from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
 from class_management_service.application.matching import MatchingRules
 from class_management_service.application.outbox_messages import NotificationPolicy, OutboxMessages
@@ -157,7 +157,7 @@ async def run_consumer_case(
         dsn, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
     )
     store = StoreSuggestions(
-        SqlUnitOfWork(create_sessionmaker(engine)),
+        SqlUnitOfWork(engine),
         SystemClock(),
         OutboxMessages(
             NotificationPolicy(

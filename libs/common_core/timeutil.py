@@ -14,11 +14,9 @@ def to_iso_z(moment: datetime) -> str:
     """
     if moment.tzinfo is None:
         raise ValueError("naive datetimes are not allowed on the wire")
-    utc = moment.astimezone(UTC)
-    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
-    if utc.microsecond:
-        text += f".{utc.microsecond:06d}"
-    return text + "Z"
+    # isoformat() of the naive UTC time already omits a zero fraction, at a fraction of
+    # strftime's cost (this runs for every timestamp of every response and event).
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
 def parse_iso(text: str) -> datetime:

@@ -46,6 +46,7 @@ def _serve(settings: Settings, listen_fd: int | None) -> int:
         except OSError as exc:  # the port cannot be bound
             return _failed(exc)
 
+    import uvloop
     from asyncpg import PostgresError  # type: ignore[import-untyped]
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -53,7 +54,9 @@ def _serve(settings: Settings, listen_fd: int | None) -> int:
     from class_management_service.runtime import serve
 
     try:
-        asyncio.run(serve(settings, listen_fd=listen_fd))
+        # uvloop: the event loop itself was a quarter to a third of the CPU per request.
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(serve(settings, listen_fd=listen_fd))
     except (OSError, SchemaNotAtHeadError, SQLAlchemyError, PostgresError) as exc:
         return _failed(exc)
     return 0

@@ -21,7 +21,7 @@ from huleedu_service_libs.outbox.metrics import OutboxMetrics
 from huleedu_service_libs.outbox.ports import OutboxStore
 
 API_TITLE = "HuleEdu Class Management Service"
-# Within the 10 s shutdown budget: hypercorn drains requests first, then the workers stop.
+# Within the 10 s shutdown budget: the server drains requests first, then the workers stop.
 WORKER_STOP_SECONDS = 3.0
 
 

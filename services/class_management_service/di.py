@@ -5,10 +5,9 @@ from __future__ import annotations
 from dishka import AsyncContainer, Provider, Scope, from_context, make_async_container, provide
 from prometheus_client import CollectorRegistry
 from quart_dishka import QuartProvider
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from class_management_service import SERVICE_NAME
-from class_management_service.adapters.db.engine import create_sessionmaker
 from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
 from class_management_service.adapters.memory.outbox_store import InMemoryOutboxStore
 from class_management_service.adapters.memory.store import InMemoryStore
@@ -127,18 +126,12 @@ class PostgresProvider(Provider):
     engine = from_context(provides=AsyncEngine, scope=Scope.APP)
 
     @provide(scope=Scope.APP)
-    def sessionmaker(self, engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-        return create_sessionmaker(engine)
-
-    @provide(scope=Scope.APP)
     def outbox_store(self, engine: AsyncEngine) -> OutboxStore:
         return PostgresOutboxStore(engine)
 
     @provide(scope=Scope.REQUEST)
-    def unit_of_work(
-        self, sessionmaker: async_sessionmaker[AsyncSession], observer: CommitObserver
-    ) -> UnitOfWork:
-        return SqlUnitOfWork(sessionmaker, observer)
+    def unit_of_work(self, engine: AsyncEngine, observer: CommitObserver) -> UnitOfWork:
+        return SqlUnitOfWork(engine, observer)
 
 
 class InMemoryProvider(Provider):

@@ -50,7 +50,7 @@ def configure_logging(settings: Settings) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
         cache_logger_on_first_use=True,
     )
-    # Library records (hypercorn, asyncio, SQLAlchemy, aiokafka) go through the same processors,
+    # Library records (uvicorn, asyncio, SQLAlchemy, aiokafka) go through the same processors,
     # so stdout stays one JSON object per line in production.
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(

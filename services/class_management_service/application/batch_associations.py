@@ -34,7 +34,7 @@ class ReviewBatch:
 
     async def review(self, actor: Actor, batch_id: UUID) -> BatchReview:
         """Every association of the batch; 404 unless the caller owns the batch's class."""
-        async with self._uow as uow:
+        async with self._uow.reading() as uow:
             batch_class = (await uow.associations.batch_classes([batch_id])).get(batch_id)
             if batch_class is None or batch_class.owner_id != actor.teacher_id:
                 raise BatchNotFound(batch_id)
@@ -50,17 +50,17 @@ class AssociationLookups:
 
     async def student_names(self, batch_id: UUID) -> list[AssociationDetail]:
         """Rows of the batch that name a student; an unknown batch has none."""
-        async with self._uow as uow:
+        async with self._uow.reading() as uow:
             details = await uow.associations.details_of_batch(batch_id)
         return [detail for detail in details if names_a_student(detail)]
 
     async def of_essay(self, essay_id: UUID) -> AssociationDetail:
-        async with self._uow as uow:
+        async with self._uow.reading() as uow:
             detail = await uow.associations.detail_of_essay(essay_id)
         if detail is None or not names_a_student(detail):
             raise AssociationNotFound(essay_id)
         return detail
 
     async def batch_classes(self, batch_ids: Collection[UUID]) -> dict[UUID, BatchClass]:
-        async with self._uow as uow:
+        async with self._uow.reading() as uow:
             return await uow.associations.batch_classes(batch_ids)

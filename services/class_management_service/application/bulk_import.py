@@ -93,11 +93,12 @@ class BulkImport:
                 await uow.students.add_many(created)
             if newly_enrolled:
                 await uow.students.enroll(class_id, [s.id for s in newly_enrolled], now)
+            reference = school_class.reference()
             messages = [
                 message
                 for student in created
                 for message in self._messages.student_created(
-                    student, actor, now, [school_class], notify=False
+                    student, actor, now, [reference], notify=False
                 )
             ]
             messages += [

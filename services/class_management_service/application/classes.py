@@ -35,14 +35,14 @@ class ClassUseCases:
         return school_class
 
     async def get(self, actor: Actor, class_id: UUID) -> SchoolClass:
-        async with self._uow as uow:
+        async with self._uow.reading() as uow:
             school_class = await uow.classes.get(class_id, owner_id=actor.teacher_id)
         if school_class is None:
             raise ClassNotFound(class_id)
         return school_class
 
     async def list_page(self, actor: Actor, *, limit: int, offset: int) -> Page[SchoolClass]:
-        async with self._uow as uow:
+        async with self._uow.reading() as uow:
             return await uow.classes.list_page(actor.teacher_id, limit=limit, offset=offset)
 
     async def update(
@@ -73,7 +73,7 @@ class ClassUseCases:
 
     async def roster(self, class_id: UUID, *, owner_id: str | None) -> list[Student]:
         """The class's roster; ``owner_id=None`` is a service caller that may read any class."""
-        async with self._uow as uow:
+        async with self._uow.reading() as uow:
             school_class = await uow.classes.get(class_id, owner_id=owner_id)
             if school_class is None:
                 raise ClassNotFound(class_id)

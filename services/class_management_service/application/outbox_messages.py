@@ -8,7 +8,7 @@ from datetime import datetime
 from uuid import UUID
 
 from class_management_service.application.context import Actor
-from class_management_service.domain.models import SchoolClass, Student
+from class_management_service.domain.models import ClassReference, SchoolClass, Student
 from common_core import notifications
 from common_core.events import (
     ClassCreatedV1,
@@ -111,7 +111,7 @@ class OutboxMessages:
         student: Student,
         actor: Actor,
         now: datetime,
-        joined: Sequence[SchoolClass],
+        joined: Sequence[ClassReference],
         *,
         notify: bool = True,
     ) -> list[OutboxMessage]:
@@ -138,7 +138,7 @@ class OutboxMessages:
         *,
         added: Sequence[UUID],
         removed: Sequence[UUID],
-        joined: Sequence[SchoolClass],
+        joined: Sequence[ClassReference],
         notify: bool = True,
     ) -> list[OutboxMessage]:
         event = StudentUpdatedV1(
@@ -158,7 +158,7 @@ class OutboxMessages:
         return rows
 
     def _added_to_classes(
-        self, student: Student, actor: Actor, now: datetime, joined: Sequence[SchoolClass]
+        self, student: Student, actor: Actor, now: datetime, joined: Sequence[ClassReference]
     ) -> list[OutboxMessage]:
         rows: list[OutboxMessage] = []
         for school_class in sorted(joined, key=lambda c: c.id):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -14,7 +15,7 @@ from class_management_service.domain.associations import (
     BatchClass,
     EssayAssociation,
 )
-from class_management_service.domain.models import Page, SchoolClass, Student
+from class_management_service.domain.models import ClassReference, Page, SchoolClass, Student
 from huleedu_service_libs.outbox.message import OutboxMessage
 
 
@@ -35,8 +36,11 @@ class ClassRepository(Protocol):
         ``for_update`` locks the row until the transaction ends."""
         ...
 
-    async def get_many(self, owner_id: str, class_ids: Collection[UUID]) -> dict[UUID, SchoolClass]:
-        """The subset of ``class_ids`` that exist and belong to ``owner_id``."""
+    async def get_many(
+        self, owner_id: str, class_ids: Collection[UUID]
+    ) -> dict[UUID, ClassReference]:
+        """The subset of ``class_ids`` that exist and belong to ``owner_id``, locked against
+        deletion until the transaction ends (no student counts: enrolments never need them)."""
         ...
 
     async def list_page(self, owner_id: str, *, limit: int, offset: int) -> Page[SchoolClass]:
@@ -200,7 +204,9 @@ class Outbox(Protocol):
 class UnitOfWork(Protocol):
     """One transaction. Repositories add and flush; only ``commit`` makes changes durable.
 
-    Leaving the context without ``commit`` rolls everything back, outbox rows included."""
+    Leaving the context without ``commit`` rolls everything back, outbox rows included.
+    ``reading()`` opens the same repositories without a transaction, for use cases that only
+    read and take no locks."""
 
     classes: ClassRepository
     students: StudentRepository
@@ -218,3 +224,10 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
     async def commit(self) -> None: ...
+
+    def reading(self) -> AbstractAsyncContextManager[Self]:
+        """The repositories for reads only, outside a transaction; ``commit`` raises
+        ``RuntimeError``. As under READ COMMITTED, two reads may see different committed states.
+
+        Not for reads that lock rows or must share a transaction with a write."""
+        ...

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from class_management_service.application.ports import ClassRepository
-from class_management_service.domain.models import SchoolClass
+from class_management_service.domain.models import ClassReference
 from huleedu_service_libs.errors import field_error, validation_error
 
 
@@ -20,7 +20,7 @@ def first_occurrences(field: str, ids: Sequence[UUID] | None) -> dict[UUID, str]
 
 async def load_owned_classes(
     classes: ClassRepository, owner_id: str, *fields: dict[UUID, str]
-) -> dict[UUID, SchoolClass]:
+) -> dict[UUID, ClassReference]:
     """The referenced classes that exist and belong to ``owner_id``, locked against deletion.
 
     Callers that also lock a student take these class locks first: bulk imports and class
@@ -36,7 +36,7 @@ async def load_owned_classes(
     return await classes.get_many(owner_id, wanted.keys())
 
 
-def require_all_found(found: dict[UUID, SchoolClass], *fields: dict[UUID, str]) -> None:
+def require_all_found(found: dict[UUID, ClassReference], *fields: dict[UUID, str]) -> None:
     """Report every missing or foreign class together (400 ``unknown_reference``)."""
     errors = [
         field_error(path, "class does not exist", id=str(class_id))
@@ -52,7 +52,7 @@ def require_all_found(found: dict[UUID, SchoolClass], *fields: dict[UUID, str]) 
 
 async def require_owned_classes(
     classes: ClassRepository, owner_id: str, *fields: dict[UUID, str]
-) -> dict[UUID, SchoolClass]:
+) -> dict[UUID, ClassReference]:
     """Load every referenced class; report all missing or foreign ones together."""
     found = await load_owned_classes(classes, owner_id, *fields)
     require_all_found(found, *fields)

@@ -72,7 +72,7 @@ class StudentUseCases:
         return student
 
     async def get(self, actor: Actor, student_id: UUID) -> Student:
-        async with self._uow as uow:
+        async with self._uow.reading() as uow:
             student = await uow.students.get(student_id, owner_id=actor.teacher_id)
         if student is None:
             raise StudentNotFound(student_id)
@@ -87,7 +87,7 @@ class StudentUseCases:
         limit: int,
         offset: int,
     ) -> Page[Student]:
-        async with self._uow as uow:
+        async with self._uow.reading() as uow:
             if class_id is not None:
                 owned = await uow.classes.get(class_id, owner_id=actor.teacher_id)
                 if owned is None:

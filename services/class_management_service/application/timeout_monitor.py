@@ -68,7 +68,7 @@ class TimeoutMonitor:
         report = CycleReport()
         visited: set[UUID] = set()
         while True:
-            async with self._uow as uow:
+            async with self._uow.reading() as uow:
                 batch_ids = await uow.associations.due_batch_ids(
                     cutoff, exclude=visited, limit=DUE_BATCH_PAGE
                 )

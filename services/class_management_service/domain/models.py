@@ -12,6 +12,14 @@ from common_core.courses import Course
 T = TypeVar("T")
 
 
+@dataclass(frozen=True, slots=True)
+class ClassReference:
+    """A class named by a request (enrolments): what the references check and events need."""
+
+    id: UUID
+    name: str
+
+
 @dataclass
 class SchoolClass:
     """A teacher's teaching group for exactly one course."""
@@ -23,6 +31,9 @@ class SchoolClass:
     created_at: datetime
     updated_at: datetime
     student_count: int = 0
+
+    def reference(self) -> ClassReference:
+        return ClassReference(self.id, self.name)
 
     def apply_changes(self, name: str | None, course: Course | None, now: datetime) -> bool:
         """Apply an update; return whether anything really changed (then ``updated_at`` moves)."""

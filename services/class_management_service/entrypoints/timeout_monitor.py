@@ -15,7 +15,7 @@ def timeout_monitor_loop(container: AsyncContainer) -> WorkerLoop:
 
     async def loop(stop: asyncio.Event) -> None:
         # One scope for the worker's life: the monitor re-enters its unit of work per
-        # transaction, so nothing is shared between batches but the session factory.
+        # transaction, so nothing is shared between batches but the engine.
         async with container() as scope:
             monitor = await scope.get(TimeoutMonitor)
             await monitor.run(stop)

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from class_management_service.adapters.db.association_repository import advisory_lock_key
 from class_management_service.adapters.db.orm import enrolments, students
@@ -125,9 +125,9 @@ async def test_due_batches_oldest_first_with_exclusions_limit_and_inclusive_cuto
 
 
 async def test_advisory_lock_is_exclusive_until_the_transaction_ends(
-    uow: SqlUnitOfWork, session_factory: async_sessionmaker[AsyncSession]
+    uow: SqlUnitOfWork, engine: AsyncEngine
 ) -> None:
-    other = SqlUnitOfWork(session_factory)
+    other = SqlUnitOfWork(engine)
     batch_id = uuid4()
     async with uow:
         assert await uow.associations.try_lock_batch(batch_id)
@@ -147,10 +147,10 @@ async def test_unknown_student_is_created_once_and_enrolled_once(uow: SqlUnitOfW
         second = await uow.classes.unknown_student(class_id, T0 + timedelta(hours=1))
         await uow.commit()
         placeholder = (
-            await uow.session.execute(select(students).where(students.c.id == first))
+            await uow.connection.execute(select(students).where(students.c.id == first))
         ).one()
         enrolled = (
-            await uow.session.execute(
+            await uow.connection.execute(
                 select(func.count()).select_from(enrolments).where(enrolments.c.student_id == first)
             )
         ).scalar_one()

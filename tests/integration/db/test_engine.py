@@ -7,7 +7,7 @@ from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from class_management_service.adapters.db.engine import create_engine, create_sessionmaker
+from class_management_service.adapters.db.engine import create_engine
 from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
 from class_management_service.config import Settings
 
@@ -40,14 +40,14 @@ async def test_pre_ping_replaces_connections_the_server_closed(
     migrated_database_url: str, engine: AsyncEngine
 ) -> None:
     app_engine = create_engine(_settings(migrated_database_url, db_pool_size=1))
-    uow = SqlUnitOfWork(create_sessionmaker(app_engine))
+    uow = SqlUnitOfWork(app_engine)
     try:
         async with uow:
-            pid = (await uow.session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            pid = (await uow.connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
         async with engine.connect() as admin:
             await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         async with uow:
-            new_pid = (await uow.session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            new_pid = (await uow.connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
             page = await uow.classes.list_page("nobody", limit=1, offset=0)
         assert new_pid != pid
         assert page.total == 0

@@ -31,7 +31,7 @@ def a_message(key: str = "class-1", destination: Destination = "kafka") -> Outbo
 
 async def _outbox_rows(uow: SqlUnitOfWork) -> list[RowMapping]:
     async with uow:
-        result = await uow.session.execute(select(event_outbox).order_by(event_outbox.c.seq))
+        result = await uow.connection.execute(select(event_outbox).order_by(event_outbox.c.seq))
         return list(result.mappings())
 
 
@@ -74,7 +74,7 @@ async def test_leaving_without_commit_rolls_back_business_rows_and_outbox(
         await fail_midway()
     async with uow:
         counts = (
-            await uow.session.execute(
+            await uow.connection.execute(
                 select(
                     select(func.count()).select_from(classes).scalar_subquery(),
                     select(func.count()).select_from(event_outbox).scalar_subquery(),
@@ -92,7 +92,7 @@ async def test_unit_of_work_can_be_entered_again_after_use(uow: SqlUnitOfWork) -
         page = await uow.classes.list_page("teacher-a", limit=5, offset=0)
     assert page.total == 1
     with pytest.raises(RuntimeError):
-        _ = uow.session
+        _ = uow.connection
 
 
 async def test_insert_notifies_event_outbox_channel_with_destination_after_commit(

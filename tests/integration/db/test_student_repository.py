@@ -263,7 +263,7 @@ async def test_delete_removes_enrolments_and_detaches_associations(uow: SqlUnitO
     await _given(uow, student)
     association_id = uuid4()
     async with uow:
-        await uow.session.execute(
+        await uow.connection.execute(
             insert(essay_student_associations),
             {
                 "id": association_id,
@@ -279,7 +279,7 @@ async def test_delete_removes_enrolments_and_detaches_associations(uow: SqlUnitO
         await uow.commit()
     async with uow:
         association = (
-            await uow.session.execute(
+            await uow.connection.execute(
                 select(
                     essay_student_associations.c.student_id,
                     essay_student_associations.c.suggested_student_id,
@@ -331,5 +331,7 @@ async def test_class_filter_stays_a_primary_key_probe_whatever_the_statistics(
     )
     sql = statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
     async with uow:
-        explained = (await uow.session.execute(text(f"EXPLAIN (FORMAT JSON) {sql}"))).scalar_one()
+        explained = (
+            await uow.connection.execute(text(f"EXPLAIN (FORMAT JSON) {sql}"))
+        ).scalar_one()
     assert _probes_of(explained[0]["Plan"]) == [True]

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 async def _error_of(uow: SqlUnitOfWork, sql: str) -> DBAPIError:
     async with uow:
         with pytest.raises(DBAPIError) as caught:
-            await uow.session.execute(text(sql))
+            await uow.connection.execute(text(sql))
     return caught.value
 
 
@@ -57,7 +57,7 @@ async def test_concurrent_duplicate_keys_are_transient_but_other_violations_are_
         await uow.commit()
     async with uow:
         with pytest.raises(DBAPIError) as caught:
-            await uow.session.execute(duplicate, {"id": event.event_id})
+            await uow.connection.execute(duplicate, {"id": event.event_id})
     assert is_transient(caught.value)
 
 

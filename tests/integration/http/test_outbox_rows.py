@@ -519,7 +519,7 @@ async def test_a_failure_after_the_outbox_insert_leaves_nothing(
     seen: list[int] = []
 
     async def commit(self: SqlUnitOfWork) -> None:
-        count = await self.session.execute(text("SELECT count(*) FROM event_outbox"))
+        count = await self.connection.execute(text("SELECT count(*) FROM event_outbox"))
         seen.append(int(count.scalar_one()))
         raise RuntimeError("injected failure after the outbox insert")
 

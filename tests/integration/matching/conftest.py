@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 import pytest
 import pytest_asyncio
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from class_management_service.adapters.db.association_rows import association_from_row
 from class_management_service.adapters.db.orm import essay_student_associations, event_outbox
@@ -71,26 +71,20 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def handler(
-    clean_database: AsyncEngine,
-    session_factory: async_sessionmaker[AsyncSession],
-    clock: FixedClock,
-) -> SuggestionRecordHandler:
+def handler(clean_database: AsyncEngine, clock: FixedClock) -> SuggestionRecordHandler:
     return SuggestionRecordHandler(
-        StoreSuggestions(SqlUnitOfWork(session_factory), clock, MESSAGES, RULES)
+        StoreSuggestions(SqlUnitOfWork(clean_database), clock, MESSAGES, RULES)
     )
 
 
 @pytest.fixture
 def make_monitor(
-    session_factory: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
 ) -> Callable[[FixedClock], TimeoutMonitor]:
     """A monitor with its own unit of work (one per replica) and the given clock."""
 
     def make(clock: FixedClock) -> TimeoutMonitor:
-        return TimeoutMonitor(
-            SqlUnitOfWork(session_factory), clock, MESSAGES, RULES, interval_seconds=3600
-        )
+        return TimeoutMonitor(SqlUnitOfWork(engine), clock, MESSAGES, RULES, interval_seconds=3600)
 
     return make
 
@@ -123,14 +117,14 @@ async def batch(handler: SuggestionRecordHandler, roster: Roster) -> Batch:
 async def stored_rows(uow: SqlUnitOfWork) -> dict[UUID, EssayAssociation]:
     """Committed associations keyed by essay id."""
     async with uow:
-        result = await uow.session.execute(select(essay_student_associations))
+        result = await uow.connection.execute(select(essay_student_associations))
         return {row.essay_id: row for row in map(association_from_row, result)}
 
 
 async def outbox_data(uow: SqlUnitOfWork, event_type: str) -> list[dict[str, Any]]:
     """``event_data`` of committed outbox rows of one type, in write order."""
     async with uow:
-        result = await uow.session.execute(
+        result = await uow.connection.execute(
             select(event_outbox.c.event_data)
             .where(event_outbox.c.event_type == event_type)
             .order_by(event_outbox.c.seq)

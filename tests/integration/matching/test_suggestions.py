@@ -9,7 +9,7 @@ from uuid import uuid4
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from class_management_service.adapters.db.orm import processed_events
 from class_management_service.adapters.db.transient import is_transient
@@ -39,7 +39,7 @@ SUGGESTED = "student_matches_suggested"
 async def _inbox_count(uow: SqlUnitOfWork) -> int:
     async with uow:
         return (
-            await uow.session.execute(select(func.count()).select_from(processed_events))
+            await uow.connection.execute(select(func.count()).select_from(processed_events))
         ).scalar_one()
 
 
@@ -75,7 +75,7 @@ async def test_event_is_stored_with_every_column_and_one_notification(
     assert message["data"]["essay_count"] == 3
     assert message["data"]["matched_count"] == 2
     async with uow:
-        inbox = (await uow.session.execute(select(processed_events))).one()
+        inbox = (await uow.connection.execute(select(processed_events))).one()
     assert (inbox.event_id, inbox.topic, inbox.kafka_partition, inbox.kafka_offset) == (
         event_id,
         BATCH_AUTHOR_MATCHES_SUGGESTED_TOPIC,
@@ -113,7 +113,7 @@ async def test_republished_essays_under_a_new_event_id_add_nothing(
 
 
 async def test_concurrent_delivery_of_one_event_is_stored_once(
-    session_factory: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
     uow: SqlUnitOfWork,
     roster: Roster,
     clock: FixedClock,
@@ -122,9 +122,7 @@ async def test_concurrent_delivery_of_one_event_is_stored_once(
     # for the first transaction and then reports the duplicate.
     value = new_batch().value(roster)
     handlers = [
-        SuggestionRecordHandler(
-            StoreSuggestions(SqlUnitOfWork(session_factory), clock, MESSAGES, RULES)
-        )
+        SuggestionRecordHandler(StoreSuggestions(SqlUnitOfWork(engine), clock, MESSAGES, RULES))
         for _ in range(2)
     ]
     results = await asyncio.gather(*(handle(record(value)) for handle in handlers))
@@ -135,7 +133,7 @@ async def test_concurrent_delivery_of_one_event_is_stored_once(
 
 
 async def test_concurrent_events_for_one_essay_fail_transiently_then_skip(
-    session_factory: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
     uow: SqlUnitOfWork,
     roster: Roster,
     clock: FixedClock,
@@ -143,9 +141,7 @@ async def test_concurrent_events_for_one_essay_fail_transiently_then_skip(
     batch = new_batch()
     first, second = batch.value(roster), batch.value(roster)
     handlers = [
-        SuggestionRecordHandler(
-            StoreSuggestions(SqlUnitOfWork(session_factory), clock, MESSAGES, RULES)
-        )
+        SuggestionRecordHandler(StoreSuggestions(SqlUnitOfWork(engine), clock, MESSAGES, RULES))
         for _ in range(2)
     ]
     outcomes = await asyncio.gather(

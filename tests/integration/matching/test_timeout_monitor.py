@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from class_management_service.adapters.db.orm import students
 from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
@@ -47,7 +47,7 @@ def later(clock: FixedClock, hours: float = 25) -> FixedClock:
 async def _placeholders(uow: SqlUnitOfWork) -> dict[str, list[UUID]]:
     """Placeholder ids by e-mail (one e-mail per class)."""
     async with uow:
-        result = await uow.session.execute(
+        result = await uow.connection.execute(
             select(students.c.email, students.c.id).where(
                 students.c.created_by_user_id == SYSTEM_TIMEOUT
             )
@@ -145,11 +145,11 @@ async def test_row_locked_by_a_confirmation_in_progress_is_skipped(
     roster: Roster,
     clock: FixedClock,
     make_monitor: MonitorFactory,
-    session_factory: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
 ) -> None:
     batch = new_batch()
     await handler(record(batch.value(roster)))
-    holder = SqlUnitOfWork(session_factory)
+    holder = SqlUnitOfWork(engine)
     async with holder:
         # A teacher's confirmation holding every row of the batch.
         await holder.associations.lock_batch(batch.batch_id)
@@ -200,11 +200,11 @@ async def test_class_delete_racing_the_monitor_neither_fails_nor_deadlocks(
     uow: SqlUnitOfWork,
     clock: FixedClock,
     make_monitor: MonitorFactory,
-    session_factory: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
 ) -> None:
     def deleting(class_id: UUID) -> Coroutine[Any, Any, None]:
         # Each teacher request has its own unit of work.
-        use_cases = ClassUseCases(SqlUnitOfWork(session_factory), clock, MESSAGES)
+        use_cases = ClassUseCases(SqlUnitOfWork(engine), clock, MESSAGES)
         return use_cases.delete(owner, class_id)
 
     owner = Actor(teacher_id=TEACHER, correlation_id=uuid4())

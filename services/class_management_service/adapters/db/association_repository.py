@@ -9,7 +9,7 @@ from uuid import UUID
 
 from sqlalchemy import BigInteger, Integer, Uuid, all_, and_, any_, bindparam, exists, func, select
 from sqlalchemy.dialects.postgresql import distinct_on
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from class_management_service.adapters.db.association_rows import (
@@ -111,61 +111,61 @@ _BATCH_CLASSES = (
 
 
 class SqlAssociationRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
 
     async def add_many(self, associations: Sequence[EssayAssociation]) -> None:
         if associations:
-            await self._session.execute(INSERT_ASSOCIATIONS, insert_params(associations))
+            await self._connection.execute(INSERT_ASSOCIATIONS, insert_params(associations))
 
     async def existing_essay_ids(self, essay_ids: Collection[UUID]) -> set[UUID]:
         if not essay_ids:
             return set()
-        result = await self._session.execute(_EXISTING_ESSAYS, {"essay_ids": list(essay_ids)})
+        result = await self._connection.execute(_EXISTING_ESSAYS, {"essay_ids": list(essay_ids)})
         return set(result.scalars())
 
     async def batch_has_other_class(self, batch_id: UUID, class_id: UUID) -> bool:
-        result = await self._session.execute(
+        result = await self._connection.execute(
             _OTHER_CLASS, {"batch_id": batch_id, "class_id": class_id}
         )
         return bool(result.scalar_one())
 
     async def lock_batch(self, batch_id: UUID) -> list[EssayAssociation]:
-        result = await self._session.execute(_LOCK_BATCH, {"batch_id": batch_id})
+        result = await self._connection.execute(_LOCK_BATCH, {"batch_id": batch_id})
         return [association_from_row(row) for row in result]
 
     async def try_lock_batch(self, batch_id: UUID) -> bool:
-        result = await self._session.execute(_TRY_LOCK, {"key": advisory_lock_key(batch_id)})
+        result = await self._connection.execute(_TRY_LOCK, {"key": advisory_lock_key(batch_id)})
         return bool(result.scalar_one())
 
     async def lock_due_pending(self, batch_id: UUID, cutoff: datetime) -> list[EssayAssociation]:
-        result = await self._session.execute(_LOCK_DUE, {"batch_id": batch_id, "cutoff": cutoff})
+        result = await self._connection.execute(_LOCK_DUE, {"batch_id": batch_id, "cutoff": cutoff})
         return [association_from_row(row) for row in result]
 
     async def due_batch_ids(
         self, cutoff: datetime, *, exclude: Collection[UUID], limit: int
     ) -> list[UUID]:
-        result = await self._session.execute(
+        result = await self._connection.execute(
             _DUE_BATCHES, {"cutoff": cutoff, "exclude": list(exclude), "limit": limit}
         )
         return list(result.scalars())
 
     async def save_decisions(self, associations: Sequence[EssayAssociation]) -> None:
         if associations:
-            await self._session.execute(SAVE_DECISIONS, decision_params(associations))
+            await self._connection.execute(SAVE_DECISIONS, decision_params(associations))
 
     async def details_of_batch(self, batch_id: UUID) -> list[AssociationDetail]:
-        result = await self._session.execute(_DETAILS_OF_BATCH, {"batch_id": batch_id})
+        result = await self._connection.execute(_DETAILS_OF_BATCH, {"batch_id": batch_id})
         return [detail_from_row(row) for row in result]
 
     async def detail_of_essay(self, essay_id: UUID) -> AssociationDetail | None:
-        row = (await self._session.execute(_DETAIL_OF_ESSAY, {"essay_id": essay_id})).first()
+        row = (await self._connection.execute(_DETAIL_OF_ESSAY, {"essay_id": essay_id})).first()
         return None if row is None else detail_from_row(row)
 
     async def batch_classes(self, batch_ids: Collection[UUID]) -> dict[UUID, BatchClass]:
         if not batch_ids:
             return {}
-        result = await self._session.execute(_BATCH_CLASSES, {"batch_ids": list(batch_ids)})
+        result = await self._connection.execute(_BATCH_CLASSES, {"batch_ids": list(batch_ids)})
         return {
             row.batch_id: BatchClass(
                 batch_id=row.batch_id,

@@ -24,7 +24,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from class_management_service.adapters.db.orm import classes, enrolments, students
 from class_management_service.adapters.db.student_rows import (
@@ -32,7 +32,7 @@ from class_management_service.adapters.db.student_rows import (
     AnyRow,
     student_from_row,
 )
-from class_management_service.domain.models import Page, SchoolClass, Student
+from class_management_service.domain.models import ClassReference, Page, SchoolClass, Student
 from common_core.courses import course_by_id
 from common_core.topics import SYSTEM_TIMEOUT
 
@@ -94,8 +94,10 @@ def _get_statement(*, by_owner: bool, for_update: bool) -> Select[Any]:
 # anyway, but now before the check passes): a concurrent class delete either waits for this
 # transaction or has committed first, so the class is reported missing (unknown_reference)
 # instead of the enrolment insert failing on the foreign key (a 500).
+# Without the student count: counting a large class on every enrolment made student creation
+# cost O(class size) in PostgreSQL.
 _GET_MANY = (
-    select(*CLASS_COLUMNS, _student_count(classes.c.id))
+    select(classes.c.id, classes.c.name)
     .where(
         classes.c.created_by_user_id == bindparam("owner_id"),
         classes.c.id == any_(bindparam("class_ids", type_=ARRAY(Uuid()))),
@@ -175,11 +177,11 @@ def _class_from_row(row: AnyRow) -> SchoolClass:
 
 
 class SqlClassRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
 
     async def add(self, school_class: SchoolClass) -> None:
-        await self._session.execute(
+        await self._connection.execute(
             insert(classes),
             {
                 "id": school_class.id,
@@ -198,28 +200,30 @@ class SqlClassRepository:
         params: dict[str, Any] = {"class_id": class_id}
         if owner_id is not None:
             params["owner_id"] = owner_id
-        row = (await self._session.execute(statement, params)).first()
+        row = (await self._connection.execute(statement, params)).first()
         return None if row is None else _class_from_row(row)
 
-    async def get_many(self, owner_id: str, class_ids: Collection[UUID]) -> dict[UUID, SchoolClass]:
+    async def get_many(
+        self, owner_id: str, class_ids: Collection[UUID]
+    ) -> dict[UUID, ClassReference]:
         if not class_ids:
             return {}
-        result = await self._session.execute(
+        result = await self._connection.execute(
             _GET_MANY, {"owner_id": owner_id, "class_ids": list(class_ids)}
         )
-        return {row.id: _class_from_row(row) for row in result}
+        return {row.id: ClassReference(row.id, row.name) for row in result}
 
     async def list_page(self, owner_id: str, *, limit: int, offset: int) -> Page[SchoolClass]:
         params: dict[str, Any] = {"owner_id": owner_id, "limit": limit, "offset": offset}
-        rows = (await self._session.execute(_LIST, params)).all()
+        rows = (await self._connection.execute(_LIST, params)).all()
         if rows:
             return Page([_class_from_row(row) for row in rows], rows[0].total)
         # An empty page carries no window count; only an offset past the end needs a recount.
-        total = (await self._session.execute(_COUNT, params)).scalar_one() if offset else 0
+        total = (await self._connection.execute(_COUNT, params)).scalar_one() if offset else 0
         return Page([], total)
 
     async def save(self, school_class: SchoolClass) -> None:
-        await self._session.execute(
+        await self._connection.execute(
             update(classes)
             .where(classes.c.id == school_class.id)
             .values(
@@ -232,8 +236,8 @@ class SqlClassRepository:
     async def delete(self, school_class: SchoolClass) -> None:
         # Enrolments and essay associations go by ON DELETE CASCADE; the placeholder student is
         # not the class's row, so it is removed explicitly in the same transaction.
-        await self._session.execute(delete(classes).where(classes.c.id == school_class.id))
-        await self._session.execute(
+        await self._connection.execute(delete(classes).where(classes.c.id == school_class.id))
+        await self._connection.execute(
             delete(students).where(
                 students.c.email == placeholder_email(school_class.id),
                 students.c.created_by_user_id == SYSTEM_TIMEOUT,
@@ -241,20 +245,20 @@ class SqlClassRepository:
         )
 
     async def roster(self, class_id: UUID) -> list[Student]:
-        result = await self._session.execute(_ROSTER, {"class_id": class_id})
+        result = await self._connection.execute(_ROSTER, {"class_id": class_id})
         return [student_from_row(row) for row in result]
 
     async def get_for_share(self, class_id: UUID) -> SchoolClass | None:
-        row = (await self._session.execute(_GET_FOR_SHARE, {"class_id": class_id})).first()
+        row = (await self._connection.execute(_GET_FOR_SHARE, {"class_id": class_id})).first()
         return None if row is None else _class_from_row(row)
 
     async def enrolled_student_ids(self, class_id: UUID) -> set[UUID]:
-        result = await self._session.execute(_ENROLLED_IDS, {"class_id": class_id})
+        result = await self._connection.execute(_ENROLLED_IDS, {"class_id": class_id})
         return set(result.scalars())
 
     async def unknown_student(self, class_id: UUID, now: datetime) -> UUID:
         email = placeholder_email(class_id)
-        await self._session.execute(
+        await self._connection.execute(
             _INSERT_PLACEHOLDER,
             {
                 "id": uuid4(),
@@ -268,9 +272,9 @@ class SqlClassRepository:
             },
         )
         student_id: UUID = (
-            await self._session.execute(_PLACEHOLDER_ID, {"email": email})
+            await self._connection.execute(_PLACEHOLDER_ID, {"email": email})
         ).scalar_one()
-        await self._session.execute(
+        await self._connection.execute(
             _ENROL_PLACEHOLDER, {"class_id": class_id, "student_id": student_id}
         )
         return student_id

@@ -1,4 +1,4 @@
-"""The process's single async engine and the sessionmaker built on it."""
+"""The process's single async engine: one pool shared by HTTP, workers and health checks."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
 from class_management_service.config import Settings
@@ -69,8 +69,3 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_recycle_seconds=settings.db_pool_recycle_seconds,
         pool_pre_ping=settings.db_pool_pre_ping,
     )
-
-
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    # Domain objects are mapped by hand from Core rows, so nothing needs expiring or autoflushing.
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from class_management_service.adapters.db.orm import processed_events
 from class_management_service.application.ports import ProcessedEvent
@@ -18,11 +18,11 @@ _INSERT = (
 
 
 class SqlInbox:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
 
     async def add(self, event: ProcessedEvent) -> bool:
-        result = await self._session.execute(
+        result = await self._connection.execute(
             _INSERT,
             {
                 "event_id": event.event_id,

@@ -287,7 +287,7 @@ def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
-# Core tables: the repositories issue Core statements through the session (no identity map).
+# Core tables: the repositories issue Core statements on a connection (no ORM session).
 courses = _table(CourseRow)
 classes = _table(ClassRow)
 students = _table(StudentRow)

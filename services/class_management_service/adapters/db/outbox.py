@@ -7,7 +7,7 @@ from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from class_management_service.adapters.db.orm import event_outbox
 from huleedu_service_libs.outbox.message import OutboxMessage
@@ -32,9 +32,9 @@ def _values(message: OutboxMessage) -> dict[str, Any]:
 
 
 class SqlOutbox:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
 
     async def add(self, messages: Sequence[OutboxMessage]) -> None:
         if messages:
-            await self._session.execute(_INSERT, [_values(message) for message in messages])
+            await self._connection.execute(_INSERT, [_values(message) for message in messages])

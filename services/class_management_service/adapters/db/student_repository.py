@@ -28,7 +28,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from class_management_service.adapters.db.constraints import conflict_from
 from class_management_service.adapters.db.orm import enrolments
@@ -142,8 +142,8 @@ def _enrolment_rows(pairs: Sequence[tuple[UUID, UUID]]) -> list[dict[str, UUID]]
 
 
 class SqlStudentRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
 
     async def add(self, student: Student) -> None:
         await self.add_many([student])
@@ -153,9 +153,9 @@ class SqlStudentRepository:
             return
         pairs = [(class_id, s.id) for s in students for class_id in s.class_ids]
         try:
-            await self._session.execute(_INSERT_STUDENTS, [student_values(s) for s in students])
+            await self._connection.execute(_INSERT_STUDENTS, [student_values(s) for s in students])
             if pairs:
-                await self._session.execute(_INSERT_ENROLMENTS, _enrolment_rows(pairs))
+                await self._connection.execute(_INSERT_ENROLMENTS, _enrolment_rows(pairs))
         except IntegrityError as exc:
             conflict = conflict_from(
                 exc,
@@ -170,7 +170,7 @@ class SqlStudentRepository:
         self, student_id: UUID, *, owner_id: str, for_update: bool = False
     ) -> Student | None:
         statement = _GET_FOR_UPDATE if for_update else _GET
-        result = await self._session.execute(
+        result = await self._connection.execute(
             statement, {"student_id": student_id, "owner_id": owner_id}
         )
         row = result.first()
@@ -179,7 +179,7 @@ class SqlStudentRepository:
     async def get_by_emails(self, owner_id: str, emails: Collection[str]) -> dict[str, Student]:
         if not emails:
             return {}
-        result = await self._session.execute(
+        result = await self._connection.execute(
             _BY_EMAILS, {"owner_id": owner_id, "emails": list(emails)}
         )
         found = (student_from_row(row) for row in result)
@@ -200,20 +200,20 @@ class SqlStudentRepository:
             params["class_id"] = class_id
         if query:
             params["pattern"] = like_pattern(query)
-        rows = (await self._session.execute(_list_statement(**filters), params)).all()
+        rows = (await self._connection.execute(_list_statement(**filters), params)).all()
         if rows:
             return Page([student_from_row(row) for row in rows], rows[0].total)
         # An empty page carries no window count; only an offset past the end needs a recount.
         if not offset:
             return Page([], 0)
-        total = (await self._session.execute(_count_statement(**filters), params)).scalar_one()
+        total = (await self._connection.execute(_count_statement(**filters), params)).scalar_one()
         return Page([], total)
 
     async def save(
         self, student: Student, *, enrolled: Collection[UUID], left: Collection[UUID]
     ) -> None:
         try:
-            await self._session.execute(
+            await self._connection.execute(
                 _UPDATE,
                 {
                     "student_id": student.id,
@@ -226,27 +226,29 @@ class SqlStudentRepository:
             )
             if enrolled:
                 rows = _enrolment_rows([(class_id, student.id) for class_id in enrolled])
-                await self._session.execute(_INSERT_ENROLMENTS, rows)
+                await self._connection.execute(_INSERT_ENROLMENTS, rows)
         except IntegrityError as exc:
             conflict = conflict_from(exc, emails=[student.email], class_ids=enrolled)
             if conflict is None:
                 raise
             raise conflict from exc
         if left:
-            await self._session.execute(_LEAVE, {"student_id": student.id, "class_ids": list(left)})
+            await self._connection.execute(
+                _LEAVE, {"student_id": student.id, "class_ids": list(left)}
+            )
 
     async def enroll(self, class_id: UUID, student_ids: Sequence[UUID], now: datetime) -> None:
         if not student_ids:
             return
         rows = _enrolment_rows([(class_id, student_id) for student_id in student_ids])
         try:
-            await self._session.execute(_INSERT_ENROLMENTS, rows)
+            await self._connection.execute(_INSERT_ENROLMENTS, rows)
         except IntegrityError as exc:
             conflict = conflict_from(exc, class_ids=[class_id])
             if conflict is None:
                 raise
             raise conflict from exc
-        await self._session.execute(_TOUCH, {"student_ids": list(student_ids), "now": now})
+        await self._connection.execute(_TOUCH, {"student_ids": list(student_ids), "now": now})
 
     async def delete(self, student: Student) -> None:
-        await self._session.execute(_DELETE, {"student_id": student.id})
+        await self._connection.execute(_DELETE, {"student_id": student.id})

@@ -15,7 +15,7 @@ from class_management_service.adapters.memory.store import (
 )
 from class_management_service.application.ports import Clock
 from class_management_service.domain.errors import EmailAlreadyUsed, EnrolmentConflict
-from class_management_service.domain.models import Page, SchoolClass, Student
+from class_management_service.domain.models import ClassReference, Page, SchoolClass, Student
 from common_core.topics import SYSTEM_TIMEOUT
 from huleedu_service_libs.outbox.message import OutboxMessage
 
@@ -66,12 +66,14 @@ class InMemoryClassRepository:
             return None
         return self._to_domain(row)
 
-    async def get_many(self, owner_id: str, class_ids: Collection[UUID]) -> dict[UUID, SchoolClass]:
+    async def get_many(
+        self, owner_id: str, class_ids: Collection[UUID]
+    ) -> dict[UUID, ClassReference]:
         found = {}
         for class_id in class_ids:
             row = self._t.classes.get(class_id)
             if row is not None and row.owner_id == owner_id:
-                found[class_id] = self._to_domain(row)
+                found[class_id] = ClassReference(row.id, row.name)
         return found
 
     async def list_page(self, owner_id: str, *, limit: int, offset: int) -> Page[SchoolClass]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Self
 
@@ -41,14 +43,38 @@ class InMemoryUnitOfWork:
         self._observer = observer
         self._recording: RecordingOutbox | None = None
         self._working: Tables | None = None
+        self._reading = False
         self.committed = False
 
     async def __aenter__(self) -> Self:
+        if self._working is not None:
+            raise RuntimeError("the unit of work is already open")
         await self._store.lock.acquire()
         self._working = self._store.tables.copy()
+        self._reading = False
         self.committed = False
         self._bind_repositories(self._working)
         return self
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Self]:
+        """A copy of the committed tables, taken without the lock: a read outside a transaction.
+
+        Every change to the committed tables (a commit's swap, the outbox store's updates) runs
+        without yielding to the event loop, so a synchronous copy is consistent without the lock.
+        Working on a copy keeps a stray write out of the committed tables.
+        """
+        if self._working is not None:
+            raise RuntimeError("the unit of work is already open")
+        self._working = self._store.tables.copy()
+        self._reading = True
+        self.committed = False
+        self._bind_repositories(self._working)
+        try:
+            yield self
+        finally:
+            self._working = None
+            self._reading = False
 
     def _bind_repositories(self, tables: Tables) -> None:
         self.classes = InMemoryClassRepository(tables)
@@ -70,6 +96,8 @@ class InMemoryUnitOfWork:
     async def commit(self) -> None:
         if self._working is None:
             raise RuntimeError("commit outside a transaction")
+        if self._reading:
+            raise RuntimeError("a reading unit of work cannot commit")
         self._store.tables = self._working
         written = self._recording.drain() if self._recording is not None else []
         # Later statements in the same block must see their own writes on top of the commit.
