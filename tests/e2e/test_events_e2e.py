@@ -502,7 +502,11 @@ async def test_teacher_confirmation_reaches_kafka_with_the_batch_metadata(
             "pending_remaining": 0,
         }
         [confirmed] = await kafka_events.wait_for(STUDENT_ASSOCIATIONS_CONFIRMED_TOPIC, batch_id)
-        [message] = await inbox.wait_for(1)
+        # The creates above notified this channel too, and their messages may still be on
+        # their way when the subscription starts.
+        [message] = await inbox.wait_for(
+            1, where=lambda m: m["event"] == "student_associations_confirmed"
+        )
 
     response = await client.get(
         f"/v1/batches/{batch_id}/student-associations", headers=caller(teacher_id)

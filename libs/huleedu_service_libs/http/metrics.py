@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -17,8 +18,12 @@ UNMATCHED = "unmatched"
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
+@functools.lru_cache(maxsize=1024)
 def endpoint_label(rule: str | None) -> str:
-    """``/v1/classes/<class_id:class_id>`` → ``/v1/classes/{class_id}``; ids never in labels."""
+    """``/v1/classes/<class_id:class_id>`` → ``/v1/classes/{class_id}``; ids never in labels.
+
+    Cached: the rules are the app's fixed set, and this runs twice per request.
+    """
     if rule is None:
         return UNMATCHED
     template = _PLACEHOLDER.sub(r"{\1}", rule)
@@ -46,6 +51,22 @@ class HttpMetrics:
             ["endpoint", "error_type"],
             registry=registry,
         )
+        # labels() locks and validates on every call; the label sets are few and fixed.
+        self._timers: dict[tuple[str, str], Histogram] = {}
+        self._counters: dict[tuple[str, str, int], Counter] = {}
+
+    def observe(self, method: str, endpoint: str, status: int, seconds: float | None) -> None:
+        if seconds is not None:
+            timer = self._timers.get((method, endpoint))
+            if timer is None:
+                timer = self._timers[(method, endpoint)] = self.duration.labels(method, endpoint)
+            timer.observe(seconds)
+        counter = self._counters.get((method, endpoint, status))
+        if counter is None:
+            counter = self._counters[(method, endpoint, status)] = self.requests.labels(
+                method, endpoint, str(status)
+            )
+        counter.inc()
 
 
 async def _error_type(response: Response) -> str:
@@ -76,9 +97,8 @@ def register_http_metrics(
     async def _observe(response: Response) -> Response:
         endpoint = endpoint_label(request.url_rule.rule if request.url_rule else None)
         started = g.get("metrics_started")
-        if isinstance(started, float):
-            metrics.duration.labels(request.method, endpoint).observe(time.perf_counter() - started)
-        metrics.requests.labels(request.method, endpoint, str(response.status_code)).inc()
+        elapsed = time.perf_counter() - started if isinstance(started, float) else None
+        metrics.observe(request.method, endpoint, response.status_code, elapsed)
         if response.status_code >= 400:
             metrics.errors.labels(endpoint, await _error_type(response)).inc()
         return response

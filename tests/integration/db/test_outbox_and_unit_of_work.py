@@ -56,6 +56,37 @@ async def test_committed_outbox_rows_are_pending_in_write_order(uow: SqlUnitOfWo
     assert first["next_attempt_at"] == first["created_at"]
 
 
+async def test_one_add_of_many_messages_assigns_seq_in_the_given_order(
+    uow: SqlUnitOfWork,
+) -> None:
+    # The relay publishes each key's rows in seq order, so seq must follow the written order.
+    messages = [
+        OutboxMessage(
+            destination="redis" if n % 4 == 0 else "kafka",
+            aggregate_type="student",
+            aggregate_id=f"student-{n}",
+            event_type="huleedu.class.student.created.v1",
+            topic="huleedu.class.student.created.v1",
+            # A handful of keys shared by many rows, interleaved, plus keys of their own.
+            event_key=f"class-{n % 5}" if n % 2 else f"student-{n}",
+            event_data={"n": n, "name": f'Åsa {n} "quoted"', "tags": ["a", None]},
+        )
+        for n in range(300)
+    ]
+    async with uow:
+        await uow.outbox.add(messages)
+        await uow.commit()
+    rows = await _outbox_rows(uow)
+    assert [row["event_data"] for row in rows] == [m.event_data for m in messages]
+    assert [row["event_key"] for row in rows] == [m.event_key for m in messages]
+    assert [row["destination"] for row in rows] == [m.destination for m in messages]
+    assert len({row["seq"] for row in rows}) == 300
+    assert len({row["id"] for row in rows}) == 300
+    assert {row["status"] for row in rows} == {"pending"}
+    # Both timestamps are the database's now(): one transaction, one value.
+    assert len({(row["created_at"], row["next_attempt_at"]) for row in rows}) == 1
+
+
 async def test_leaving_without_commit_rolls_back_business_rows_and_outbox(
     uow: SqlUnitOfWork,
 ) -> None:

@@ -312,6 +312,36 @@ async def test_bulk_import_of_5000_students_is_fast(uow: SqlUnitOfWork) -> None:
     assert elapsed < 5, f"5,000-row import took {elapsed:.2f}s"
 
 
+async def test_many_students_added_at_once_read_back_exactly(uow: SqlUnitOfWork) -> None:
+    first, second = await _given(uow, classes=2)
+    memberships = ([], [first.id], [first.id, second.id])
+    batch = [
+        a_student(
+            first_name=f"Åsa{n}",
+            last_name=f"O'Brien-{n}",
+            # Commas, quotes and braces are what an array literal would have to escape.
+            legal_full_name=f'Åsa {n} "{{O\'Brien}}", Jr' if n % 5 else None,
+            # Every third student has no e-mail: NULL must stay NULL, not become "" or "None".
+            email=None if n % 3 == 0 else f"pupil{n}@example.com",
+            class_ids=memberships[n % 3],
+            created_at=minutes(n % 7),
+        )
+        for n in range(1000)
+    ]
+    await _given(uow, *batch)
+    async with uow:
+        page = await uow.students.list_page(
+            TEACHER, class_id=None, query=None, limit=2000, offset=0
+        )
+        in_second = await uow.students.list_page(
+            TEACHER, class_id=second.id, query=None, limit=1, offset=0
+        )
+    assert page.total == 1000
+    assert {s.id: s for s in page.items} == {s.id: s for s in batch}
+    assert sum(s.email is None for s in page.items) == 334
+    assert in_second.total == 333
+
+
 def _probes_of(node: dict[str, Any], in_subplan: bool = False) -> list[bool]:
     """For each scan of the enrolment primary key: is it inside a SubPlan (a per-row probe)?"""
     in_subplan = in_subplan or node.get("Parent Relationship") == "SubPlan"

@@ -4,30 +4,42 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from uuid import uuid4
 
-from sqlalchemy import insert
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from class_management_service.adapters.db.orm import event_outbox
+from common_core.wire import encode_json
 from huleedu_service_libs.outbox.message import OutboxMessage
 
-# seq comes from the identity column and created_at / next_attempt_at from now(): the relay
-# compares next_attempt_at with the database clock, so the database sets it.
-_INSERT = insert(event_outbox)
+# One statement per call, not one execution per row (an executemany makes PostgreSQL run a
+# single-row INSERT per message): the messages travel as one array per column.
+# ORDER BY ordinality makes the identity hand out seq in the order of ``messages``; the relay's
+# per-key ordering relies on it. seq comes from the identity column and created_at /
+# next_attempt_at from now(): the relay compares next_attempt_at with the database clock, so the
+# database sets it. event_data arrives as JSON text and is stored as written.
+_INSERT = text(
+    "INSERT INTO event_outbox (id, destination, aggregate_type, aggregate_id, event_type,"
+    " topic, event_key, event_data, status)"
+    " SELECT gen_random_uuid(), m.destination, m.aggregate_type, m.aggregate_id, m.event_type,"
+    " m.topic, m.event_key, CAST(m.event_data AS json), 'pending'"
+    " FROM unnest(CAST(:destinations AS text[]), CAST(:aggregate_types AS text[]),"
+    " CAST(:aggregate_ids AS text[]), CAST(:event_types AS text[]), CAST(:topics AS text[]),"
+    " CAST(:event_keys AS text[]), CAST(:event_data AS text[]))"
+    " WITH ORDINALITY AS m(destination, aggregate_type, aggregate_id, event_type, topic,"
+    " event_key, event_data, ordinality)"
+    " ORDER BY m.ordinality"
+)
 
 
-def _values(message: OutboxMessage) -> dict[str, Any]:
+def _arrays(messages: Sequence[OutboxMessage]) -> dict[str, list[Any]]:
     return {
-        "id": uuid4(),
-        "destination": message.destination,
-        "aggregate_type": message.aggregate_type,
-        "aggregate_id": message.aggregate_id,
-        "event_type": message.event_type,
-        "topic": message.topic,
-        "event_key": message.event_key,
-        "event_data": message.event_data,
-        "status": "pending",
+        "destinations": [m.destination for m in messages],
+        "aggregate_types": [m.aggregate_type for m in messages],
+        "aggregate_ids": [m.aggregate_id for m in messages],
+        "event_types": [m.event_type for m in messages],
+        "topics": [m.topic for m in messages],
+        "event_keys": [m.event_key for m in messages],
+        "event_data": [encode_json(m.event_data).decode() for m in messages],
     }
 
 
@@ -37,4 +49,4 @@ class SqlOutbox:
 
     async def add(self, messages: Sequence[OutboxMessage]) -> None:
         if messages:
-            await self._connection.execute(_INSERT, [_values(message) for message in messages])
+            await self._connection.execute(_INSERT, _arrays(messages))

@@ -1,4 +1,4 @@
-"""PostgreSQL ``StudentRepository``: Core statements, bulk writes as single executemany calls."""
+"""PostgreSQL ``StudentRepository``: Core statements, bulk writes as single unnest inserts."""
 
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    insert,
     literal_column,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -37,13 +37,26 @@ from class_management_service.adapters.db.student_rows import (
     STUDENT_COLUMNS,
     STUDENT_TABLE_COLUMNS,
     class_ids_of,
+    student_arrays,
     student_from_row,
-    student_values,
 )
 from class_management_service.domain.models import Page, Student
 
-_INSERT_STUDENTS = insert(student_table)
-_INSERT_ENROLMENTS = insert(enrolments)
+# Many rows in one statement: the rows travel as one array per column and unnest zips them
+# back together. An executemany would make PostgreSQL run one single-row INSERT per row.
+# Every array is cast explicitly, so the text does not depend on how binds are rendered.
+_INSERT_STUDENTS = text(
+    "INSERT INTO students (id, first_name, last_name, legal_full_name, email,"
+    " created_by_user_id, created_at, updated_at)"
+    " SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:first_names AS text[]),"
+    " CAST(:last_names AS text[]), CAST(:legal_full_names AS text[]), CAST(:emails AS text[]),"
+    " CAST(:owner_ids AS text[]), CAST(:created_ats AS timestamptz[]),"
+    " CAST(:updated_ats AS timestamptz[]))"
+)
+_INSERT_ENROLMENTS = text(
+    "INSERT INTO class_student_association (class_id, student_id)"
+    " SELECT * FROM unnest(CAST(:class_ids AS uuid[]), CAST(:student_ids AS uuid[]))"
+)
 _BY_ID = student_table.c.id == bindparam("student_id")
 _OWNED = student_table.c.created_by_user_id == bindparam("owner_id")
 
@@ -137,8 +150,11 @@ def _count_statement(*, in_class: bool, searching: bool) -> Select[Any]:
     return select(func.count()).where(*_conditions(in_class=in_class, searching=searching))
 
 
-def _enrolment_rows(pairs: Sequence[tuple[UUID, UUID]]) -> list[dict[str, UUID]]:
-    return [{"class_id": class_id, "student_id": student_id} for class_id, student_id in pairs]
+def _enrolment_arrays(pairs: Sequence[tuple[UUID, UUID]]) -> dict[str, list[UUID]]:
+    return {
+        "class_ids": [class_id for class_id, _ in pairs],
+        "student_ids": [student_id for _, student_id in pairs],
+    }
 
 
 class SqlStudentRepository:
@@ -153,9 +169,9 @@ class SqlStudentRepository:
             return
         pairs = [(class_id, s.id) for s in students for class_id in s.class_ids]
         try:
-            await self._connection.execute(_INSERT_STUDENTS, [student_values(s) for s in students])
+            await self._connection.execute(_INSERT_STUDENTS, student_arrays(students))
             if pairs:
-                await self._connection.execute(_INSERT_ENROLMENTS, _enrolment_rows(pairs))
+                await self._connection.execute(_INSERT_ENROLMENTS, _enrolment_arrays(pairs))
         except IntegrityError as exc:
             conflict = conflict_from(
                 exc,
@@ -225,8 +241,8 @@ class SqlStudentRepository:
                 },
             )
             if enrolled:
-                rows = _enrolment_rows([(class_id, student.id) for class_id in enrolled])
-                await self._connection.execute(_INSERT_ENROLMENTS, rows)
+                pairs = [(class_id, student.id) for class_id in enrolled]
+                await self._connection.execute(_INSERT_ENROLMENTS, _enrolment_arrays(pairs))
         except IntegrityError as exc:
             conflict = conflict_from(exc, emails=[student.email], class_ids=enrolled)
             if conflict is None:
@@ -240,9 +256,9 @@ class SqlStudentRepository:
     async def enroll(self, class_id: UUID, student_ids: Sequence[UUID], now: datetime) -> None:
         if not student_ids:
             return
-        rows = _enrolment_rows([(class_id, student_id) for student_id in student_ids])
+        pairs = [(class_id, student_id) for student_id in student_ids]
         try:
-            await self._connection.execute(_INSERT_ENROLMENTS, rows)
+            await self._connection.execute(_INSERT_ENROLMENTS, _enrolment_arrays(pairs))
         except IntegrityError as exc:
             conflict = conflict_from(exc, class_ids=[class_id])
             if conflict is None:

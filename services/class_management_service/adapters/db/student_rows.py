@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, TypeAlias
 
 from sqlalchemy import ColumnElement, Row, func, select
@@ -54,15 +55,15 @@ def student_from_row(row: AnyRow) -> Student:
     )
 
 
-def student_values(student: Student) -> dict[str, Any]:
-    """Insert parameters for one ``students`` row."""
+def student_arrays(students: Sequence[Student]) -> dict[str, list[Any]]:
+    """Insert parameters for ``students`` rows: one array per column, in row order."""
     return {
-        "id": student.id,
-        "first_name": student.first_name,
-        "last_name": student.last_name,
-        "legal_full_name": student.legal_full_name,
-        "email": student.email,
-        "created_by_user_id": student.owner_id,
-        "created_at": student.created_at,
-        "updated_at": student.updated_at,
+        "ids": [s.id for s in students],
+        "first_names": [s.first_name for s in students],
+        "last_names": [s.last_name for s in students],
+        "legal_full_names": [s.legal_full_name for s in students],
+        "emails": [s.email for s in students],
+        "owner_ids": [s.owner_id for s in students],
+        "created_ats": [s.created_at for s in students],
+        "updated_ats": [s.updated_at for s in students],
     }
