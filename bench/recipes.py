@@ -186,7 +186,11 @@ def build_recipe(
     for statement, parameters, executemany in recorder.statements:
         if _INSERT_WITH_ID.match(statement):
             for row in _rows(parameters, executemany):
-                fresh.setdefault(row[0], len(fresh))
+                # One id per row (VALUES) or an array of ids (INSERT ... SELECT FROM unnest).
+                ids = row[0] if isinstance(row[0], list | tuple) else [row[0]]
+                for new_id in ids:
+                    if isinstance(new_id, UUID):
+                        fresh.setdefault(new_id, len(fresh))
     templater = _Templater(fresh, rotation_samples)
     steps = tuple(
         Step(
