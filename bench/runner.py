@@ -223,7 +223,8 @@ class Run:
             results["cases"][case] = await run_case()
             log(f"  {results['cases'][case].get('summary', results['cases'][case])}")
             missed = results["cases"][case].get("summary", {}).get("met") is False
-            if profiler is not None and missed:
+            # As for HTTP operations: a run narrowed by BENCH_ONLY profiles what it runs.
+            if profiler is not None and (missed or config.only is not None):
                 log(f"profiling {case} (py-spy on this process)")
                 results.setdefault("profiles", {})[case] = await profiler.profile_in_process(
                     case, partial(run_case, profiling=True)
