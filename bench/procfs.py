@@ -66,12 +66,15 @@ def memory_mb(pid: int) -> dict[str, float]:
     }
 
 
-def machine_busy_seconds() -> float:
-    """CPU seconds all cores spent not idle, since boot."""
+def machine_cpu_seconds() -> tuple[float, float]:
+    """(busy, steal): CPU seconds all cores spent running, and seconds the hypervisor kept the
+    virtual CPUs waiting while they had work (steal), since boot. Busy excludes steal: stolen
+    time is capacity this VM did not get, not work anyone here did."""
     fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
     ticks = [int(value) for value in fields[:8]]
     idle = ticks[3] + ticks[4]  # idle + iowait
-    return (sum(ticks) - idle) / _TICKS
+    steal = ticks[7]
+    return (sum(ticks) - idle - steal) / _TICKS, steal / _TICKS
 
 
 def postmaster_pid(data_dir: Path) -> int | None:
@@ -122,6 +125,7 @@ def boost(pid: int, nice: int) -> None:
 class CpuSnapshot:
     wall: float
     machine: float
+    steal: float
     service: float
     postgres: dict[int, float]
 
@@ -151,9 +155,11 @@ class CpuProbe:
                 if role == "bench" and self.nice is not None:
                     boost(pid, self.nice)
                 postgres[pid] = process_cpu_seconds(pid)
+        busy, steal = machine_cpu_seconds()
         return CpuSnapshot(
             wall=time.perf_counter(),
-            machine=machine_busy_seconds(),
+            machine=busy,
+            steal=steal,
             service=(
                 sum(process_cpu_seconds(pid) for pid in process_tree(self.service_pid))
                 if self.service_pid
@@ -179,6 +185,9 @@ class CpuProbe:
             "postgres_pct": pct(postgres),
             "loadgen_pct": pct(loadgen_cpu_s),
             "other_pct": pct(max(other, 0.0)),
+            # A noisy neighbour on the host shows here, not as our CPU: figures of a case with
+            # a high steal share are low for reasons outside this machine.
+            "steal_pct": pct(end.steal - start.steal),
             "loadgen_share_of_busy": round(loadgen_cpu_s / machine, 3) if machine > 0 else 0.0,
         }
 

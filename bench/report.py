@@ -133,10 +133,11 @@ def table(results: dict[str, Any]) -> str:
     header = (
         f"{'operation':<15}{'c':>3}{'req/s':>9}{'p50':>8}{'p95':>8}{'p99':>8}{'err':>5}"
         f" |{'raw/s':>9}{'raw p50':>8}{'raw p95':>8}{'ratio':>7}"
-        f" |{'mach%':>6}{'svc%':>6}{'pg%':>6}{'gen%':>6}{'oth%':>6}{'rss MB':>8}"
+        f" |{'mach%':>6}{'svc%':>6}{'pg%':>6}{'gen%':>6}{'oth%':>6}{'stl%':>6}{'rss MB':>8}"
     )
     lines = [
-        "HTTP (wrk, latency in ms) vs raw_asyncpg (same SQL, asyncpg pool); CPU % of one core",
+        "HTTP (wrk, latency in ms) vs raw_asyncpg (same SQL, asyncpg pool); CPU % of one core"
+        " (stl: stolen by the hypervisor)",
         header,
         "-" * len(header),
     ]
@@ -154,7 +155,7 @@ def table(results: dict[str, Any]) -> str:
                 f"{_fmt(item.get('fraction_of_raw', {}).get('requests_per_s'), 7, 2)}"
                 f" |{_fmt(cpu['machine_pct'], 6, 0)}{_fmt(cpu['service_pct'], 6, 0)}"
                 f"{_fmt(cpu['postgres_pct'], 6, 0)}{_fmt(cpu['loadgen_pct'], 6, 0)}"
-                f"{_fmt(cpu['other_pct'], 6, 0)}"
+                f"{_fmt(cpu['other_pct'], 6, 0)}{_fmt(cpu.get('steal_pct'), 6, 0)}"
                 f"{_fmt(item['service_memory']['rss_mb'], 8)}"
             )
     bulk_cases = results["cases"].get("bulk_import", {})

@@ -247,6 +247,7 @@ class Run:
             log(
                 f"  {item['requests_per_s']} req/s, p95 {item['latency_ms']['p95']} ms,"
                 f" errors {item['errors']}, other load {item['cpu']['other_pct']} %,"
+                f" steal {item['cpu']['steal_pct']} %,"
                 f" new DB sessions {item['db_sessions_opened']}"
             )
             log(f"{operation} c={concurrency}: raw_asyncpg (service paused)")
