@@ -21,16 +21,9 @@ class OutboxClaim(Protocol):
         ...
 
     @property
-    def drained(self) -> bool:
-        """Nothing else of this destination can be claimed until a new row is written or a
-        retry falls due: fewer than ``limit`` rows were eligible and none of the claimed keys
-        has a later pending row (which becomes eligible once this claim commits)."""
-        ...
-
-    @property
     def next_due_seconds(self) -> float | None:
-        """When the claim ``drained`` the destination: seconds until the earliest future
-        ``next_attempt_at`` of a pending row of this destination (``None`` if there is none)."""
+        """When nothing was claimed: seconds until the earliest future ``next_attempt_at`` of a
+        pending row of this destination (``None`` if there is none)."""
         ...
 
     async def mark_published(self, record: OutboxRecord) -> None:

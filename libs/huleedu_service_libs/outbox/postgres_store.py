@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, Integer, String, Uuid, bindparam, text
+from sqlalchemy import JSON, BigInteger, Float, Integer, String, Uuid, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import TextClause
@@ -33,21 +33,9 @@ DELETE_CHUNK_ROWS = 1000
 # 300k-row table against 0.6 ms for this index walk, which stops after `limit` rows. Per-key
 # order is untouched, because the probe admits only each key's earliest pending row; only rows
 # of different keys may leave in another order, and those carry no ordering promise.
-#
-# has_successor (the same index probe, per claimed row) tells the relay whether committing this
-# claim unblocks more rows; without it an idle relay had to claim once more after every publish
-# just to find nothing, doubling the database round trips of each event at low rates.
 CLAIM_SQL = """
 SELECT o.id, o.seq, o.destination, o.event_type, o.topic, o.event_key, o.event_data,
-       o.retry_count,
-       EXISTS (
-           SELECT 1
-           FROM event_outbox AS later
-           WHERE later.status = 'pending'
-             AND later.destination = o.destination
-             AND later.event_key = o.event_key
-             AND later.seq > o.seq
-       ) AS has_successor
+       o.retry_count
 FROM event_outbox AS o
 WHERE o.status = 'pending'
   AND o.destination = :destination
@@ -77,7 +65,6 @@ CLAIM_QUERY = (
         event_key=String,
         event_data=JSON,
         retry_count=Integer,
-        has_successor=Boolean,
     )
 )
 
@@ -176,22 +163,16 @@ class _PostgresClaim:
         self,
         connection: AsyncConnection,
         records: Sequence[OutboxRecord],
-        drained: bool,
         next_due_seconds: float | None,
     ) -> None:
         self._connection = connection
         self._records = records
-        self._drained = drained
         self._next_due_seconds = next_due_seconds
         self._published: list[UUID] = []
 
     @property
     def records(self) -> Sequence[OutboxRecord]:
         return self._records
-
-    @property
-    def drained(self) -> bool:
-        return self._drained
 
     @property
     def next_due_seconds(self) -> float | None:
@@ -229,7 +210,6 @@ class PostgresOutboxStore:
             result = await connection.execute(
                 CLAIM_QUERY, {"destination": destination, "limit": limit}
             )
-            rows = result.all()
             records = [
                 OutboxRecord(
                     id=row.id,
@@ -241,15 +221,14 @@ class PostgresOutboxStore:
                     event_data=row.event_data,
                     retry_count=row.retry_count,
                 )
-                for row in rows
+                for row in result
             ]
-            drained = len(rows) < limit and not any(row.has_successor for row in rows)
             next_due = None
-            if drained:
+            if not records:
                 next_due = (
                     await connection.execute(_NEXT_DUE, {"destination": destination})
                 ).scalar_one()
-            claim = _PostgresClaim(connection, records, drained, next_due)
+            claim = _PostgresClaim(connection, records, next_due)
             yield claim
             await claim.flush()
 

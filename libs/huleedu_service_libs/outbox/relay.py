@@ -52,7 +52,7 @@ class RelayConfig:
 
 
 class Outcome(enum.Enum):
-    PUBLISHED = "published"  # rows published, no failure: claim again unless drained
+    PUBLISHED = "published"  # rows published, no failure: claim again at once
     FAILED = "failed"  # a row's publish or the claim itself failed: back off
     IDLE = "idle"  # nothing eligible: wait for NOTIFY, the next due row or the poll interval
 
@@ -61,9 +61,6 @@ class Outcome(enum.Enum):
 class CycleResult:
     outcome: Outcome
     published: int = 0
-    # The claim took everything eligible (see OutboxClaim.drained): after publishing, the relay
-    # waits like an idle one instead of claiming again only to find nothing.
-    drained: bool = True
     next_due_seconds: float | None = None
 
 
@@ -151,14 +148,13 @@ class OutboxRelay:
             wake.clear()
             result = await self.run_once()
             await self._refresh_gauges()
+            if result.outcome is Outcome.PUBLISHED:
+                self._failed_claims = 0
+                continue
             if result.outcome is Outcome.FAILED:
                 self._failed_claims += 1
                 await wait_any(stop, seconds=self._policy.delay(self._failed_claims))
                 continue
-            if result.outcome is Outcome.PUBLISHED:
-                self._failed_claims = 0
-                if not result.drained:
-                    continue
             idle = self._config.poll_interval_seconds
             if result.next_due_seconds is not None:
                 idle = min(idle, max(result.next_due_seconds, 0.0))
@@ -181,7 +177,7 @@ class OutboxRelay:
                             published.append(record)
                         else:
                             failures.append(await self._record_failure(claim, record, error))
-                drained, next_due = claim.drained, claim.next_due_seconds
+                next_due = claim.next_due_seconds
         except Exception:
             logger.exception("outbox_claim_failed", destination=self._destination)
             return CycleResult(Outcome.FAILED)
@@ -189,10 +185,8 @@ class OutboxRelay:
         if failures:
             return CycleResult(Outcome.FAILED, published=len(published))
         if published:
-            return CycleResult(
-                Outcome.PUBLISHED, len(published), drained=drained, next_due_seconds=next_due
-            )
-        return CycleResult(Outcome.IDLE, drained=drained, next_due_seconds=next_due)
+            return CycleResult(Outcome.PUBLISHED, published=len(published))
+        return CycleResult(Outcome.IDLE, next_due_seconds=next_due)
 
     async def _record_failure(
         self, claim: OutboxClaim, record: OutboxRecord, exc: Exception

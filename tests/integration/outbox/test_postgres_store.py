@@ -176,37 +176,6 @@ async def test_an_empty_outbox_reports_no_next_due_time(store: PostgresOutboxSto
         assert (claim.records, claim.next_due_seconds) == ([], None)
 
 
-async def test_a_claim_reports_whether_it_took_everything_there_is(
-    store: PostgresOutboxStore, clean_database: AsyncEngine
-) -> None:
-    await insert(clean_database, [kafka_message(TOPIC, "a"), kafka_message(TOPIC, "b")])
-    async with store.claim("kafka", 2) as claim:
-        # As many rows as the limit: more may be waiting.
-        assert (len(claim.records), claim.drained) == (2, False)
-    async with store.claim("kafka", 3) as claim:
-        assert (len(claim.records), claim.drained, claim.next_due_seconds) == (2, True, None)
-
-    await insert(clean_database, [kafka_message(TOPIC, "a")])
-    async with store.claim("kafka", 10) as claim:
-        # a's later row becomes eligible once this claim commits.
-        assert (len(claim.records), claim.drained) == (2, False)
-
-
-async def test_a_drained_claim_says_when_a_retry_falls_due(
-    store: PostgresOutboxStore, clean_database: AsyncEngine
-) -> None:
-    _, b = await insert(clean_database, [kafka_message(TOPIC, "a"), kafka_message(TOPIC, "b")])
-    await _execute(
-        clean_database,
-        "UPDATE event_outbox SET next_attempt_at = now() + interval '20 seconds' WHERE seq = :seq",
-        seq=b,
-    )
-    async with store.claim("kafka", 10) as claim:
-        assert (len(claim.records), claim.drained) == (1, True)
-        assert claim.next_due_seconds is not None
-        assert 15 < claim.next_due_seconds <= 20
-
-
 async def test_stats_count_pending_and_failed_rows_per_destination(
     store: PostgresOutboxStore, clean_database: AsyncEngine
 ) -> None:

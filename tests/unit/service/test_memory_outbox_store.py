@@ -218,28 +218,3 @@ async def test_claims_do_not_hold_the_store_while_publishing(
     async with outbox.claim("kafka", 10):
         # A use case can still commit while the relay is publishing.
         await asyncio.wait_for(write(message("b")), 1)
-
-
-async def test_a_claim_reports_whether_it_took_everything_there_is(
-    outbox: InMemoryOutboxStore, write: Writer, clock: FixedClock
-) -> None:
-    await write(message("a"), message("b"))
-    async with outbox.claim("kafka", 2) as claim:
-        # As many rows as the limit: more may be waiting.
-        assert (len(claim.records), claim.drained) == (2, False)
-    async with outbox.claim("kafka", 3) as claim:
-        assert (len(claim.records), claim.drained, claim.next_due_seconds) == (2, True, None)
-
-    await write(message("a", n=1))
-    async with outbox.claim("kafka", 10) as claim:
-        # a's later row becomes eligible once this claim commits.
-        assert (len(claim.records), claim.drained) == (2, False)
-
-
-async def test_a_drained_claim_says_when_a_retry_falls_due(
-    outbox: InMemoryOutboxStore, write: Writer, store: InMemoryStore, clock: FixedClock
-) -> None:
-    _, b = await write(message("a"), message("b"))
-    update(store, b, next_attempt_at=clock.now() + timedelta(seconds=20))
-    async with outbox.claim("kafka", 10) as claim:
-        assert (len(claim.records), claim.drained, claim.next_due_seconds) == (1, True, 20)

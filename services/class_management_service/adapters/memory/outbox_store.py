@@ -45,14 +45,9 @@ class _MemoryClaim:
     """Changes are kept aside and applied to the store only when the claim commits."""
 
     def __init__(
-        self,
-        records: Sequence[OutboxRecord],
-        drained: bool,
-        next_due_seconds: float | None,
-        clock: Clock,
+        self, records: Sequence[OutboxRecord], next_due_seconds: float | None, clock: Clock
     ) -> None:
         self._records = records
-        self._drained = drained
         self._next_due_seconds = next_due_seconds
         self._clock = clock
         self.changes: dict[UUID, dict[str, Any]] = {}
@@ -60,10 +55,6 @@ class _MemoryClaim:
     @property
     def records(self) -> Sequence[OutboxRecord]:
         return self._records
-
-    @property
-    def drained(self) -> bool:
-        return self._drained
 
     @property
     def next_due_seconds(self) -> float | None:
@@ -101,12 +92,11 @@ class InMemoryOutboxStore:
         async with self._store.lock:
             now = self._clock.now()
             rows = self._eligible(destination, now, limit)
-            drained = len(rows) < limit and not self._has_successor(destination, rows)
-            next_due = self._next_due_seconds(destination, now) if drained else None
+            next_due = None if rows else self._next_due_seconds(destination, now)
             ids = {row.id for row in rows}
             self._claimed |= ids
         try:
-            claim = _MemoryClaim([_record(row) for row in rows], drained, next_due, self._clock)
+            claim = _MemoryClaim([_record(row) for row in rows], next_due, self._clock)
             yield claim
             async with self._store.lock:
                 # No unit of work is open while we hold the lock, so updating the committed
@@ -130,12 +120,6 @@ class InMemoryOutboxStore:
         # The PostgreSQL store's order: due time first, then seq.
         heads.sort(key=lambda row: (_due_at(row), row.seq))
         return heads[:limit]
-
-    def _has_successor(self, destination: str, claimed: list[OutboxRow]) -> bool:
-        """Whether a claimed key has a later pending row (claimed rows are each key's head)."""
-        keys = {row.event_key for row in claimed}
-        pending = _pending_in_order(self._store.tables.outbox.values(), destination)
-        return len([row for row in pending if row.event_key in keys]) > len(claimed)
 
     def _next_due_seconds(self, destination: str, now: datetime) -> float | None:
         future = [

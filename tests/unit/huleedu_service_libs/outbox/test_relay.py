@@ -65,16 +65,6 @@ class Wakeups:
         await stop.wait()
 
 
-class CountingStore(InMemoryOutboxStore):
-    """Counts claims, the database round trips a relay spends per event."""
-
-    claims = 0
-
-    def claim(self, destination: str, limit: int) -> AbstractAsyncContextManager[OutboxClaim]:
-        self.claims += 1
-        return super().claim(destination, limit)
-
-
 class BrokenStore:
     """Every claim fails, as when the database is unreachable."""
 
@@ -324,41 +314,3 @@ async def test_stop_ends_an_idle_relay_at_once(store: InMemoryStore) -> None:
     await asyncio.wait_for(task, 0.5)
 
     assert status(relay) == "stopped"
-
-
-async def test_a_relay_that_published_everything_waits_instead_of_claiming_again(
-    store: InMemoryStore,
-) -> None:
-    counting = CountingStore(store, SystemClock())
-    publisher = FakePublisher()
-    wakeups = Wakeups()
-    relay = OutboxRelay(
-        store=counting,
-        publisher=publisher,
-        config=RelayConfig(poll_interval_seconds=30.0),
-        wakeups=wakeups,
-    )
-    async with running(relay):
-        await asyncio.sleep(0.05)  # the start-up claim finds nothing
-        for n, name in enumerate(["a1", "b1", "c1"], start=1):
-            await write(store, name)
-            wakeups.event.set()
-            await publisher.attempted(n, within=2)
-            await asyncio.sleep(0.05)
-
-    assert publisher.sent == ["a1", "b1", "c1"]
-    # One claim at start-up, then one per wake-up: no empty claim after each publish.
-    assert counting.claims == 4
-
-
-async def test_a_keys_later_row_goes_out_without_waiting_for_a_wakeup(
-    store: InMemoryStore,
-) -> None:
-    await write(store, "a1", "a2", "a3", "b1")
-    publisher = FakePublisher()
-    relay = relay_on(store, publisher)  # poll interval 30 s, no wake-ups
-
-    async with running(relay):
-        await publisher.attempted(4, within=2)
-
-    assert publisher.sent == ["a1", "b1", "a2", "a3"]
