@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import JSON, BigInteger, Float, Integer, String, Uuid, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import TextClause
-from sqlalchemy.sql.selectable import TextualSelect
 
 from huleedu_service_libs.outbox.records import (
     DestinationStats,
@@ -22,8 +20,6 @@ from huleedu_service_libs.outbox.records import (
 )
 
 DELETE_CHUNK_ROWS = 1000
-# Up to this many pending keys, a claim finds their heads by key (CLAIM_HEADS_QUERY).
-KEY_SCAN_LIMIT = 100
 
 # Step 1 of the relay algorithm. The literal 'pending' (never a bind parameter) lets the planner
 # match the partial indexes even under a generic prepared plan: ix_event_outbox_pending serves
@@ -57,95 +53,20 @@ LIMIT :limit
 FOR UPDATE OF o SKIP LOCKED
 """
 
-_RECORD_COLUMNS: dict[str, Any] = {
-    "id": Uuid,
-    "seq": BigInteger,
-    "destination": String,
-    "event_type": String,
-    "topic": String,
-    "event_key": String,
-    "event_data": JSON,
-    "retry_count": Integer,
-}
-
 CLAIM_QUERY = (
     text(CLAIM_SQL)
     .bindparams(bindparam("destination", type_=String), bindparam("limit", type_=Integer))
-    .columns(**_RECORD_COLUMNS)
-)
-
-# When a destination has few pending keys, their heads are found by a loose index scan of
-# ix_event_outbox_pending_key (one descent per key) instead. CLAIM_SQL walks every pending row in
-# time order and probes each for an earlier row of its key, so when one key holds a backlog (one
-# teacher's notifications, written faster than they are published one per claim) each claim
-# pays for every blocked row: 91 ms per claim with 7,000 rows of one key, a quadratic drain that
-# kept a PostgreSQL core busy. The eligible set and the order are the same as CLAIM_SQL's.
-PENDING_KEYS_SQL = """
-WITH RECURSIVE pending_keys(event_key, n) AS (
-    (SELECT event_key, 1
-     FROM event_outbox
-     WHERE status = 'pending' AND destination = :destination
-     ORDER BY event_key
-     LIMIT 1)
-    UNION ALL
-    SELECT following.event_key, k.n + 1
-    FROM pending_keys AS k
-    CROSS JOIN LATERAL (
-        SELECT e.event_key
-        FROM event_outbox AS e
-        WHERE e.status = 'pending'
-          AND e.destination = :destination
-          AND e.event_key > k.event_key
-        ORDER BY e.event_key
-        LIMIT 1
-    ) AS following
-    WHERE k.n < :max_keys
-)
-SELECT event_key FROM pending_keys
-"""
-
-_PENDING_KEYS = (
-    text(PENDING_KEYS_SQL)
-    .bindparams(bindparam("destination", type_=String), bindparam("max_keys", type_=Integer))
-    .columns(event_key=String)
-)
-
-# A head locked by another relay is skipped, and its key's later rows were never candidates, so
-# no key is worked on by two relays at once here either.
-CLAIM_HEADS_SQL = """
-SELECT o.id, o.seq, o.destination, o.event_type, o.topic, o.event_key, o.event_data,
-       o.retry_count
-FROM event_outbox AS o
-WHERE o.id IN (
-      SELECT head.id
-      FROM unnest(CAST(:keys AS text[])) AS k(event_key)
-      CROSS JOIN LATERAL (
-          SELECT e.id
-          FROM event_outbox AS e
-          WHERE e.status = 'pending'
-            AND e.destination = :destination
-            AND e.event_key = k.event_key
-          ORDER BY e.seq
-          LIMIT 1
-      ) AS head
-  )
-  AND o.status = 'pending'
-  AND o.next_attempt_at <= now()
-ORDER BY o.next_attempt_at, o.seq
-LIMIT :limit
-FOR UPDATE OF o SKIP LOCKED
-"""
-
-CLAIM_HEADS_QUERY = (
-    text(CLAIM_HEADS_SQL)
-    .bindparams(
-        bindparam("destination", type_=String),
-        bindparam("keys", type_=ARRAY(String())),
-        bindparam("limit", type_=Integer),
+    .columns(
+        id=Uuid,
+        seq=BigInteger,
+        destination=String,
+        event_type=String,
+        topic=String,
+        event_key=String,
+        event_data=JSON,
+        retry_count=Integer,
     )
-    .columns(**_RECORD_COLUMNS)
 )
-
 
 # Only future times matter: a due row that was not claimed is blocked by an earlier row of its key
 # (whose own time is then the one to wait for) or locked by another relay.
@@ -277,65 +198,39 @@ class _PostgresClaim:
 class PostgresOutboxStore:
     """The ``event_outbox`` / ``processed_events`` tables of ``data-model.md`` §6–§7."""
 
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        *,
-        delete_chunk_rows: int = DELETE_CHUNK_ROWS,
-        key_scan_limit: int = KEY_SCAN_LIMIT,
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, *, delete_chunk_rows: int = DELETE_CHUNK_ROWS) -> None:
         if not 1 <= delete_chunk_rows <= DELETE_CHUNK_ROWS:
             raise ValueError(f"delete_chunk_rows must be within 1..{DELETE_CHUNK_ROWS}")
-        if key_scan_limit < 0:
-            raise ValueError("key_scan_limit must be >= 0")
         self._engine = engine
         self._chunk = delete_chunk_rows
-        self._key_scan_limit = key_scan_limit
-        # Destinations whose last claims were full under CLAIM_QUERY (many keys pending).
-        self._dense: set[str] = set()
 
     @asynccontextmanager
     async def claim(self, destination: str, limit: int) -> AsyncIterator[_PostgresClaim]:
         async with self._engine.begin() as connection:
-            records: list[OutboxRecord] = []
+            result = await connection.execute(
+                CLAIM_QUERY, {"destination": destination, "limit": limit}
+            )
+            records = [
+                OutboxRecord(
+                    id=row.id,
+                    seq=row.seq,
+                    destination=row.destination,
+                    event_type=row.event_type,
+                    topic=row.topic,
+                    event_key=row.event_key,
+                    event_data=row.event_data,
+                    retry_count=row.retry_count,
+                )
+                for row in result
+            ]
             next_due = None
-            statement = await self._claim_statement(connection, destination, limit)
-            if statement is not None:
-                result = await connection.execute(*statement)
-                records = [OutboxRecord.of(row) for row in result]
-                if len(records) < limit:
-                    self._dense.discard(destination)
-                if not records:
-                    next_due = (
-                        await connection.execute(_NEXT_DUE, {"destination": destination})
-                    ).scalar_one()
+            if not records:
+                next_due = (
+                    await connection.execute(_NEXT_DUE, {"destination": destination})
+                ).scalar_one()
             claim = _PostgresClaim(connection, records, next_due)
             yield claim
             await claim.flush()
-
-    async def _claim_statement(
-        self, connection: AsyncConnection, destination: str, limit: int
-    ) -> tuple[TextualSelect, dict[str, Any]] | None:
-        """CLAIM_HEADS_QUERY for up to ``key_scan_limit`` pending keys, else CLAIM_QUERY; None
-        when the destination has no pending row at all.
-
-        The keys are listed first (at most ``key_scan_limit + 1`` index descents). With more
-        keys than that, heads lie dense in the time-ordered scan and CLAIM_QUERY fills a claim
-        quickly; while its claims come back full, the listing is skipped.
-        """
-        parameters: dict[str, Any] = {"destination": destination, "limit": limit}
-        if destination not in self._dense:
-            listed = await connection.execute(
-                _PENDING_KEYS,
-                {"destination": destination, "max_keys": self._key_scan_limit + 1},
-            )
-            keys = list(listed.scalars())
-            if not keys:
-                return None
-            if len(keys) <= self._key_scan_limit:
-                return CLAIM_HEADS_QUERY, parameters | {"keys": keys}
-            self._dense.add(destination)
-        return CLAIM_QUERY, parameters
 
     async def stats(self) -> OutboxStats:
         async with self._engine.connect() as connection:

@@ -26,21 +26,6 @@ class OutboxRecord:
     event_data: dict[str, Any]
     retry_count: int
 
-    @classmethod
-    def of(cls, row: Any) -> OutboxRecord:
-        """From anything with the table's column names as attributes (a result row, a stored
-        in-memory row)."""
-        return cls(
-            id=row.id,
-            seq=row.seq,
-            destination=row.destination,
-            event_type=row.event_type,
-            topic=row.topic,
-            event_key=row.event_key,
-            event_data=row.event_data,
-            retry_count=row.retry_count,
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class DestinationStats:

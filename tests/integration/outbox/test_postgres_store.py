@@ -10,13 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from huleedu_service_libs.outbox.postgres_store import (
-    CLAIM_HEADS_SQL,
-    CLAIM_SQL,
-    KEY_SCAN_LIMIT,
-    PENDING_KEYS_SQL,
-    PostgresOutboxStore,
-)
+from huleedu_service_libs.outbox.postgres_store import CLAIM_SQL, PostgresOutboxStore
 from tests.integration.outbox.support import (
     insert,
     kafka_message,
@@ -27,13 +21,6 @@ from tests.integration.outbox.support import (
 pytestmark = pytest.mark.integration
 
 TOPIC = "huleedu.class.created.v1"
-
-
-@pytest.fixture(params=[KEY_SCAN_LIMIT, 0], ids=["heads-by-key", "time-ordered-scan"])
-def store(request: pytest.FixtureRequest, clean_database: AsyncEngine) -> PostgresOutboxStore:
-    """Both ways a claim finds eligible rows obey the same rules: by key while few keys are
-    pending, by the time-ordered scan beyond ``key_scan_limit`` keys (0: always)."""
-    return PostgresOutboxStore(clean_database, key_scan_limit=request.param)
 
 
 async def _execute(engine: AsyncEngine, sql: str, **params: object) -> None:
@@ -285,38 +272,6 @@ async def test_housekeeping_deletes_old_processed_events(clean_database: AsyncEn
     assert left == 1
 
 
-async def test_more_keys_than_the_key_scan_limit_are_claimed_in_time_order(
-    clean_database: AsyncEngine,
-) -> None:
-    store = PostgresOutboxStore(clean_database, key_scan_limit=2)
-    c1, b1, a1, c2 = await insert(
-        clean_database,
-        [
-            kafka_message(TOPIC, "c"),
-            kafka_message(TOPIC, "b"),
-            kafka_message(TOPIC, "a"),
-            kafka_message(TOPIC, "c"),
-        ],
-    )
-
-    assert await _claimed_seqs(store) == [c1, b1, a1]
-    async with store.claim("kafka", 2) as claim:
-        assert [record.seq for record in claim.records] == [c1, b1]
-        await claim.mark_published(claim.records[0])
-    # Back to two keys: found by key, still in time order, c's next row now eligible.
-    await _execute(clean_database, "DELETE FROM event_outbox WHERE seq = :seq", seq=b1)
-    assert await _claimed_seqs(store) == [a1, c2]
-
-
-async def test_one_keys_backlog_does_not_hide_another_keys_row(
-    store: PostgresOutboxStore, clean_database: AsyncEngine
-) -> None:
-    backlog = await insert(clean_database, [redis_message("teacher-1") for _ in range(300)])
-    [other] = await insert(clean_database, [redis_message("teacher-2")])
-
-    assert await _claimed_seqs(store, "redis") == [backlog[0], other]
-
-
 async def test_claim_query_is_served_by_the_partial_indexes(clean_database: AsyncEngine) -> None:
     # A realistic table: mostly published history, a few pending rows.
     await _execute(
@@ -341,13 +296,3 @@ async def test_claim_query_is_served_by_the_partial_indexes(clean_database: Asyn
 
     assert "Seq Scan" not in plan, plan
     assert "ix_event_outbox_pending" in plan, plan
-    async with clean_database.begin() as connection:
-        for sql, params in (
-            (PENDING_KEYS_SQL, {"destination": "kafka", "max_keys": KEY_SCAN_LIMIT + 1}),
-            (CLAIM_HEADS_SQL, {"destination": "kafka", "keys": ["k1", "k2"], "limit": 100}),
-        ):
-            plan = "\n".join(
-                row[0] for row in await connection.execute(text("EXPLAIN " + sql), params)
-            )
-            assert "Seq Scan" not in plan, plan
-            assert "ix_event_outbox_pending_key" in plan, plan

@@ -23,6 +23,19 @@ def _due_at(row: OutboxRow) -> datetime:
     return row.next_attempt_at if row.next_attempt_at is not None else row.created_at
 
 
+def _record(row: OutboxRow) -> OutboxRecord:
+    return OutboxRecord(
+        id=row.id,
+        seq=row.seq,
+        destination=row.destination,
+        event_type=row.event_type,
+        topic=row.topic,
+        event_key=row.event_key,
+        event_data=row.event_data,
+        retry_count=row.retry_count,
+    )
+
+
 def _pending_in_order(rows: Iterable[OutboxRow], destination: str) -> list[OutboxRow]:
     pending = (r for r in rows if r.status == "pending" and r.destination == destination)
     return sorted(pending, key=lambda row: row.seq)
@@ -83,7 +96,7 @@ class InMemoryOutboxStore:
             ids = {row.id for row in rows}
             self._claimed |= ids
         try:
-            claim = _MemoryClaim([OutboxRecord.of(row) for row in rows], next_due, self._clock)
+            claim = _MemoryClaim([_record(row) for row in rows], next_due, self._clock)
             yield claim
             async with self._store.lock:
                 # No unit of work is open while we hold the lock, so updating the committed
