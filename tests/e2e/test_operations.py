@@ -705,8 +705,14 @@ async def test_http_workers_serve_from_several_processes(tmp_path: Path, scratch
         ids = await asyncio.gather(*(create(n) for n in range(40)))
         stored = await _fetch(scratch_url, "SELECT id FROM classes")
         assert {uuid.UUID(i) for i in ids} == {row["id"] for row in stored}
+
+        # Ready means one process answered /healthz; the other may still be opening its pool.
+        async def every_child_started() -> bool:
+            started = {e["pid"] for e in service.json_logs() if e["event"] == "service_starting"}
+            return started == set(children)
+
+        await eventually(every_child_started, "service_starting from both serving processes")
         logs = service.json_logs()
-        assert {e["pid"] for e in logs if e["event"] == "service_starting"} == set(children)
         serving = {e["pid"] for e in logs if e["event"] == "http_request"}
         assert serving <= set(children)
 
