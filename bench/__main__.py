@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
 import uvloop
@@ -11,5 +10,4 @@ from bench.runner import main
 
 if __name__ == "__main__":
     # The relay and consumer cases run in this process: on uvloop, as the service runs them.
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        sys.exit(runner.run(main()))
+    sys.exit(uvloop.run(main()))

@@ -124,6 +124,5 @@ async def main(argv: list[str]) -> dict[str, Any]:
 
 if __name__ == "__main__":
     # uvloop, as the service runs: the denominator is the best this client stack can do.
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        result = runner.run(main(sys.argv[1:]))
+    result = uvloop.run(main(sys.argv[1:]))
     print("RESULT " + json.dumps(result), flush=True)

@@ -155,7 +155,7 @@ def table(results: dict[str, Any]) -> str:
                 f"{_fmt(item.get('fraction_of_raw', {}).get('requests_per_s'), 7, 2)}"
                 f" |{_fmt(cpu['machine_pct'], 6, 0)}{_fmt(cpu['service_pct'], 6, 0)}"
                 f"{_fmt(cpu['postgres_pct'], 6, 0)}{_fmt(cpu['loadgen_pct'], 6, 0)}"
-                f"{_fmt(cpu['other_pct'], 6, 0)}{_fmt(cpu.get('steal_pct'), 6, 0)}"
+                f"{_fmt(cpu['other_pct'], 6, 0)}{_fmt(cpu['steal_pct'], 6, 0)}"
                 f"{_fmt(item['service_memory']['rss_mb'], 8)}"
             )
     bulk_cases = results["cases"].get("bulk_import", {})

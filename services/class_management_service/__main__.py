@@ -55,8 +55,7 @@ def _serve(settings: Settings, listen_fd: int | None) -> int:
 
     try:
         # uvloop: the event loop itself was a quarter to a third of the CPU per request.
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(serve(settings, listen_fd=listen_fd))
+        uvloop.run(serve(settings, listen_fd=listen_fd))
     except (OSError, SchemaNotAtHeadError, SQLAlchemyError, PostgresError) as exc:
         return _failed(exc)
     return 0
