@@ -21,8 +21,11 @@ PDM_TARGET := $(if $(wildcard $(VENV)/bin/python),VIRTUAL_ENV=$(abspath $(VENV))
 SERVICES_ENV := $(LOCAL)/services.env
 export PDM_CHECK_UPDATE := false
 export PYTHONPATH := $(CURDIR)/libs:$(CURDIR)/services
+# A virtualenv active in the caller's shell (or the one `pdm run` activates for a sub-project)
+# must not become the install target: $(VENV) is.
+unexport VIRTUAL_ENV PDM_PROJECT_ROOT
 
-.PHONY: help install services services-down lint format typecheck pytest test run migrate bench clean
+.PHONY: help install services services-down lint format typecheck pytest test run dev migrate bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -52,9 +55,10 @@ services: ## install if missing and start PostgreSQL, Redis and Kafka on 127.0.0
 services-down: ## stop the local PostgreSQL, Redis and Kafka
 	@bash scripts/services.sh down
 
-lint: install ## ruff lint and format check
+lint: install ## ruff lint and format check, import layering contracts
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: install ## apply ruff formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
@@ -70,6 +74,9 @@ test: install services lint typecheck pytest ## everything CI runs
 
 run: install ## serve on :5002 (embedded PostgreSQL when nothing is configured)
 	$(PY) -m class_management_service serve
+
+dev: install ## like run, restarting when a source file changes (pdm run dev)
+	$(PY) -m class_management_service serve --reload
 
 migrate: install ## apply Alembic migrations to CLASS_MANAGEMENT_SERVICE_DATABASE_URL
 	$(PY) -m class_management_service migrate

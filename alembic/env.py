@@ -11,8 +11,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from alembic import context
-from class_management_service.adapters.db.engine import asyncpg_url
-from class_management_service.adapters.db.orm import Base
+from class_management_service.implementations.postgres.engine import asyncpg_url
+from class_management_service.models_db import Base
 
 URL_VARIABLE = "CLASS_MANAGEMENT_SERVICE_DATABASE_URL"
 

@@ -13,15 +13,17 @@ from bench.recipes import (
     build_recipe,
     capture_email,
 )
-from class_management_service.adapters.db.engine import create_engine_for_url
-from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
+from class_management_service.api.import_rows import rows_from_json
 from class_management_service.application.bulk_import import BulkImport
 from class_management_service.application.classes import ClassUseCases
 from class_management_service.application.context import Actor
 from class_management_service.application.outbox_messages import NotificationPolicy, OutboxMessages
 from class_management_service.application.students import PersonName, StudentUseCases
 from class_management_service.config import Settings
-from class_management_service.entrypoints.http.import_rows import rows_from_json
+from class_management_service.implementations.class_repository_postgres_impl import (
+    PostgreSQLClassRepositoryImpl,
+)
+from class_management_service.implementations.postgres.engine import create_engine_for_url
 from common_core.courses import course_by_code
 from huleedu_service_libs.clock import SystemClock
 
@@ -38,7 +40,7 @@ async def capture_recipes(database_url: str, fixtures: Fixtures) -> dict[str, Re
     )
     recorder = Recorder()
     recorder.attach(engine)
-    uow = SqlUnitOfWork(engine)
+    uow = PostgreSQLClassRepositoryImpl(engine)
     clock = SystemClock()
     messages = OutboxMessages(
         NotificationPolicy(

@@ -24,13 +24,15 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from bench.procfs import CpuProbe
-from class_management_service.adapters.db.engine import create_engine_for_url
-from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
 from class_management_service.application.matching import MatchingRules
 from class_management_service.application.outbox_messages import NotificationPolicy, OutboxMessages
 from class_management_service.application.suggestions import StoreSuggestions
 from class_management_service.config import Settings
 from class_management_service.entrypoints.suggestion_handler import SuggestionRecordHandler
+from class_management_service.implementations.class_repository_postgres_impl import (
+    PostgreSQLClassRepositoryImpl,
+)
+from class_management_service.implementations.postgres.engine import create_engine_for_url
 from common_core.topics import BATCH_AUTHOR_MATCHES_SUGGESTED_TOPIC
 from huleedu_service_libs.clock import SystemClock
 from huleedu_service_libs.kafka.consumer import ResilientConsumer
@@ -157,7 +159,7 @@ async def run_consumer_case(
         dsn, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
     )
     store = StoreSuggestions(
-        SqlUnitOfWork(engine),
+        PostgreSQLClassRepositoryImpl(engine),
         SystemClock(),
         OutboxMessages(
             NotificationPolicy(

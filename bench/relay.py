@@ -27,11 +27,11 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.procfs import CpuProbe
 from bench.stats import latency_summary
-from class_management_service.adapters.db.engine import create_engine_for_url
 from class_management_service.application.context import Actor
 from class_management_service.application.outbox_messages import NotificationPolicy, OutboxMessages
 from class_management_service.config import Settings
 from class_management_service.domain.models import Student
+from class_management_service.implementations.postgres.engine import create_engine_for_url
 from huleedu_service_libs.outbox.kafka_publisher import KafkaPublisher
 from huleedu_service_libs.outbox.listener import OutboxListener
 from huleedu_service_libs.outbox.postgres_store import CLAIM_SQL, PostgresOutboxStore

@@ -1,4 +1,4 @@
-"""Operator CLI: ``python -m class_management_service serve | migrate | outbox status|requeue``."""
+"""Operator CLI: ``python -m class_management_service serve [--reload] | migrate | outbox ...``."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ logger = structlog.get_logger("class_management_service")
 
 
 async def _migrate(settings: Settings) -> None:
-    from class_management_service.adapters.db.embedded import resolve_database_url
-    from class_management_service.adapters.db.migrations import upgrade_to_head
+    from class_management_service.implementations.postgres.embedded import resolve_database_url
+    from class_management_service.implementations.postgres.migrations import upgrade_to_head
 
     if settings.use_mock_repository:
         raise SystemExit("USE_MOCK_REPOSITORY is set: the in-memory store has no schema")
@@ -50,7 +50,7 @@ def _serve(settings: Settings, listen_fd: int | None) -> int:
     from asyncpg import PostgresError  # type: ignore[import-untyped]
     from sqlalchemy.exc import SQLAlchemyError
 
-    from class_management_service.adapters.db.migrations import SchemaNotAtHeadError
+    from class_management_service.implementations.postgres.migrations import SchemaNotAtHeadError
     from class_management_service.runtime import serve
 
     try:
@@ -61,12 +61,38 @@ def _serve(settings: Settings, listen_fd: int | None) -> int:
     return 0
 
 
+def _serve_with_reload() -> int:
+    """``serve`` in a child process, restarted when a Python file of the service or the libs
+    changes (``pdm run dev``). Settings are read by each child, so an edited environment file
+    takes effect on the next restart too."""
+    from pathlib import Path
+
+    from watchfiles import PythonFilter, run_process
+
+    root = Path(__file__).resolve().parents[2]
+    command = f"{sys.executable} -m class_management_service serve"
+    # watchfiles stops the child with SIGINT, which the service treats like SIGTERM: requests
+    # drain, workers stop, the embedded database shuts down cleanly before the restart.
+    run_process(
+        root / "services",
+        root / "libs",
+        target=command,
+        target_type="command",
+        watch_filter=PythonFilter(),
+        sigint_timeout=10,
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="class_management_service")
     commands = parser.add_subparsers(dest="command", required=True)
     serve_parser = commands.add_parser("serve", help="serve the HTTP API and run the workers")
     # Internal: a serving process started by the HTTP_WORKERS supervisor, on its socket.
     serve_parser.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)
+    serve_parser.add_argument(
+        "--reload", action="store_true", help="restart when a source file changes (development)"
+    )
     commands.add_parser("migrate", help="apply Alembic migrations to the database")
     outbox = commands.add_parser("outbox", help="inspect or repair the transactional outbox")
     outbox_commands = outbox.add_subparsers(dest="outbox_command", required=True)
@@ -82,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings)
 
     if args.command == "serve":
+        if args.reload:
+            return _serve_with_reload()
         return _serve(settings, args.listen_fd)
     if args.command == "migrate":
         asyncio.run(_migrate(settings))

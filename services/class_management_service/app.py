@@ -9,10 +9,16 @@ from quart_schema import Info, QuartSchema
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from class_management_service import SERVICE_NAME, SERVICE_VERSION
+from class_management_service.api import (
+    batch_routes,
+    class_routes,
+    health_routes,
+    internal_routes,
+    student_routes,
+)
+from class_management_service.api.health_routes import BACKGROUND_KEY
 from class_management_service.background import Background, build_background, disabled_background
 from class_management_service.config import Settings
-from class_management_service.entrypoints.http import batches, classes, health, internal, students
-from class_management_service.entrypoints.http.health import BACKGROUND_KEY
 from class_management_service.metrics import ServiceMetrics
 from huleedu_service_libs.http.app import HuleEduApp
 from huleedu_service_libs.http.metrics import register_http_metrics
@@ -57,11 +63,11 @@ def create_app(
         convert_casing=False,
     )
     # Student routes first: the literal "students" segment must win over {class_id}.
-    app.register_blueprint(students.blueprint)
-    app.register_blueprint(classes.blueprint)
-    app.register_blueprint(health.blueprint)
-    app.register_blueprint(batches.blueprint)
-    app.register_blueprint(internal.blueprint)
+    app.register_blueprint(student_routes.blueprint)
+    app.register_blueprint(class_routes.blueprint)
+    app.register_blueprint(health_routes.blueprint)
+    app.register_blueprint(batch_routes.blueprint)
+    app.register_blueprint(internal_routes.blueprint)
     # Routes opt in with @inject; auto_inject would also wrap quart-schema's own routes.
     QuartDishka(app=app, container=container)
 

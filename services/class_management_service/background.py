@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from dishka import AsyncContainer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from class_management_service.adapters.db.transient import is_transient
-from class_management_service.application.ports import Clock
 from class_management_service.config import Settings
 from class_management_service.entrypoints.suggestion_handler import SuggestionRecordHandler
 from class_management_service.entrypoints.timeout_monitor import timeout_monitor_loop
+from class_management_service.implementations.postgres.transient import is_transient
 from class_management_service.metrics import ServiceMetrics
+from class_management_service.protocols import ClockProtocol
 from common_core.topics import (
     BATCH_AUTHOR_MATCHES_SUGGESTED_DLQ_TOPIC,
     BATCH_AUTHOR_MATCHES_SUGGESTED_TOPIC,
@@ -85,7 +85,7 @@ def _relay_loop(
 
 
 def _consumer_loop(
-    container: AsyncContainer, settings: Settings, clock: Clock, metrics: ServiceMetrics
+    container: AsyncContainer, settings: Settings, clock: ClockProtocol, metrics: ServiceMetrics
 ) -> WorkerLoop:
     assert settings.kafka_bootstrap_servers is not None
 
@@ -119,7 +119,7 @@ async def build_background(
     store = await container.get(OutboxStore)
     metrics = await container.get(OutboxMetrics)
     service_metrics = await container.get(ServiceMetrics)
-    clock = await container.get(Clock)
+    clock = await container.get(ClockProtocol)
     closers: list[Callable[[], Awaitable[None]]] = []
 
     consumer: WorkerLoop | None = None

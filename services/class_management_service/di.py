@@ -8,10 +8,6 @@ from quart_dishka import QuartProvider
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from class_management_service import SERVICE_NAME
-from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
-from class_management_service.adapters.memory.outbox_store import InMemoryOutboxStore
-from class_management_service.adapters.memory.store import InMemoryStore
-from class_management_service.adapters.memory.unit_of_work import InMemoryUnitOfWork
 from class_management_service.application.batch_associations import (
     AssociationLookups,
     ReviewBatch,
@@ -22,13 +18,21 @@ from class_management_service.application.committed_outbox import CommitObserver
 from class_management_service.application.confirmations import ConfirmAssociations
 from class_management_service.application.matching import MatchingRules
 from class_management_service.application.outbox_messages import NotificationPolicy, OutboxMessages
-from class_management_service.application.ports import Clock, UnitOfWork
 from class_management_service.application.students import StudentUseCases
 from class_management_service.application.suggestions import StoreSuggestions
 from class_management_service.application.timeout_monitor import TimeoutMonitor
 from class_management_service.config import Settings
 from class_management_service.entrypoints.suggestion_handler import SuggestionRecordHandler
+from class_management_service.implementations.class_repository_mock_impl import (
+    MockClassRepositoryImpl,
+)
+from class_management_service.implementations.class_repository_postgres_impl import (
+    PostgreSQLClassRepositoryImpl,
+)
+from class_management_service.implementations.memory.outbox_store import InMemoryOutboxStore
+from class_management_service.implementations.memory.store import InMemoryStore
 from class_management_service.metrics import CommittedOutboxMetrics, ServiceMetrics
+from class_management_service.protocols import ClassRepositoryProtocol, ClockProtocol
 from huleedu_service_libs.clock import SystemClock
 from huleedu_service_libs.outbox.metrics import OutboxMetrics
 from huleedu_service_libs.outbox.ports import OutboxStore
@@ -42,7 +46,7 @@ class CoreProvider(Provider):
     registry = from_context(provides=CollectorRegistry, scope=Scope.APP)
 
     @provide(scope=Scope.APP)
-    def clock(self) -> Clock:
+    def clock(self) -> ClockProtocol:
         return SystemClock()
 
     @provide(scope=Scope.APP)
@@ -94,25 +98,25 @@ class MatchingProvider(Provider):
     @provide(scope=Scope.REQUEST)
     def confirm_associations(
         self,
-        uow: UnitOfWork,
-        clock: Clock,
+        repository: ClassRepositoryProtocol,
+        clock: ClockProtocol,
         messages: OutboxMessages,
         metrics: ServiceMetrics,
     ) -> ConfirmAssociations:
-        return ConfirmAssociations(uow, clock, messages, metrics)
+        return ConfirmAssociations(repository, clock, messages, metrics)
 
     @provide(scope=Scope.REQUEST)
     def timeout_monitor(
         self,
-        uow: UnitOfWork,
-        clock: Clock,
+        repository: ClassRepositoryProtocol,
+        clock: ClockProtocol,
         messages: OutboxMessages,
         rules: MatchingRules,
         settings: Settings,
         metrics: ServiceMetrics,
     ) -> TimeoutMonitor:
         return TimeoutMonitor(
-            uow,
+            repository,
             clock,
             messages,
             rules,
@@ -130,8 +134,10 @@ class PostgresProvider(Provider):
         return PostgresOutboxStore(engine)
 
     @provide(scope=Scope.REQUEST)
-    def unit_of_work(self, engine: AsyncEngine, observer: CommitObserver) -> UnitOfWork:
-        return SqlUnitOfWork(engine, observer)
+    def repository(self, engine: AsyncEngine, observer: CommitObserver) -> ClassRepositoryProtocol:
+        # Built from the engine, it owns its session factory (the seed's repository-managed
+        # sessions); request-scoped because an open session belongs to one use case at a time.
+        return PostgreSQLClassRepositoryImpl(engine, observer)
 
 
 class InMemoryProvider(Provider):
@@ -140,14 +146,14 @@ class InMemoryProvider(Provider):
         return InMemoryStore()
 
     @provide(scope=Scope.APP)
-    def outbox_store(self, store: InMemoryStore, clock: Clock) -> OutboxStore:
+    def outbox_store(self, store: InMemoryStore, clock: ClockProtocol) -> OutboxStore:
         return InMemoryOutboxStore(store, clock)
 
     @provide(scope=Scope.REQUEST)
-    def unit_of_work(
-        self, store: InMemoryStore, clock: Clock, observer: CommitObserver
-    ) -> UnitOfWork:
-        return InMemoryUnitOfWork(store, clock, observer)
+    def repository(
+        self, store: InMemoryStore, clock: ClockProtocol, observer: CommitObserver
+    ) -> ClassRepositoryProtocol:
+        return MockClassRepositoryImpl(store, clock, observer)
 
 
 def make_container(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from class_management_service.adapters.db.embedded import resolve_database_url
-from class_management_service.adapters.db.engine import create_engine_for_url
 from class_management_service.config import Settings
+from class_management_service.implementations.postgres.embedded import resolve_database_url
+from class_management_service.implementations.postgres.engine import create_engine_for_url
 
 _STATUS = text(
     """

@@ -19,12 +19,18 @@ from prometheus_client import CollectorRegistry
 from quart import Quart
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from class_management_service.adapters.db.embedded import EmbeddedPostgres, resolve_database_url
-from class_management_service.adapters.db.engine import create_engine_for_url
-from class_management_service.adapters.db.migrations import assert_at_head, upgrade_to_head
 from class_management_service.app import create_app
 from class_management_service.config import Settings
 from class_management_service.di import make_container
+from class_management_service.implementations.postgres.embedded import (
+    EmbeddedPostgres,
+    resolve_database_url,
+)
+from class_management_service.implementations.postgres.engine import create_engine_for_url
+from class_management_service.implementations.postgres.migrations import (
+    assert_at_head,
+    upgrade_to_head,
+)
 from class_management_service.listener import bind_listener
 
 logger = structlog.get_logger(__name__)

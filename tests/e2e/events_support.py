@@ -29,10 +29,10 @@ from redis.asyncio.client import PubSub
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from class_management_service.adapters.db.engine import create_engine
 from class_management_service.app import create_app
 from class_management_service.config import Settings
 from class_management_service.di import make_container
+from class_management_service.implementations.postgres.engine import create_engine
 from tests.fixtures.http import make_test_settings
 from tests.fixtures.infrastructure import create_kafka_topics
 from tests.fixtures.service_control import ROOT as ROOT

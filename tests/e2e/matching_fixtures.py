@@ -27,15 +27,15 @@ from sqlalchemy import Row, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from class_management_service.adapters.db.engine import create_engine
-from class_management_service.adapters.db.orm import (
+from class_management_service.app import create_app
+from class_management_service.config import Settings
+from class_management_service.di import make_container
+from class_management_service.implementations.postgres.engine import create_engine
+from class_management_service.models_db import (
     essay_student_associations,
     event_outbox,
     processed_events,
 )
-from class_management_service.app import create_app
-from class_management_service.config import Settings
-from class_management_service.di import make_container
 from common_core.topics import (
     BATCH_AUTHOR_MATCHES_SUGGESTED_DLQ_TOPIC,
     BATCH_AUTHOR_MATCHES_SUGGESTED_TOPIC,

@@ -25,9 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from class_management_service.application.matching import MatchingRules
 from class_management_service.application.outbox_messages import OutboxMessages
-from class_management_service.application.ports import UnitOfWork
 from class_management_service.application.timeout_monitor import TimeoutMonitor
 from class_management_service.metrics import ServiceMetrics
+from class_management_service.protocols import ClassRepositoryProtocol
 from common_core.timeutil import parse_iso
 from huleedu_service_libs.clock import FixedClock
 from tests.e2e.matching_fixtures import (
@@ -498,7 +498,7 @@ async def test_confirm_twice_then_a_timeout_cycle_leaves_the_teachers_decisions_
     # A monitor cycle a day and an hour later decides only the row nobody decided.
     async with service.container() as scope:
         monitor = TimeoutMonitor(
-            await scope.get(UnitOfWork),
+            await scope.get(ClassRepositoryProtocol),
             FixedClock(datetime.now(UTC) + timedelta(hours=25)),
             await scope.get(OutboxMessages),
             await scope.get(MatchingRules),

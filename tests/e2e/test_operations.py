@@ -31,10 +31,10 @@ import pytest_asyncio
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import make_url
 
-from class_management_service.adapters.db.migrations import upgrade_to_head
+from class_management_service.api.health_routes import BACKGROUND_KEY
 from class_management_service.app import create_app
 from class_management_service.di import make_container
-from class_management_service.entrypoints.http.health import BACKGROUND_KEY
+from class_management_service.implementations.postgres.migrations import upgrade_to_head
 from common_core.topics import CLASS_CREATED_TOPIC
 from tests.e2e.matching_fixtures import TcpProxy
 from tests.e2e.operations_support import (
@@ -57,6 +57,10 @@ from tests.e2e.operations_support import (
 from tests.fixtures.database import asyncpg_dsn, scratch_database
 from tests.fixtures.http import make_test_settings
 from tests.fixtures.infrastructure import KafkaTopicFactory
+
+# Every test here starts real processes (the service, `make run`, a fresh clone): none is a
+# unit test, so `-m "not integration"` leaves them all out.
+pytestmark = pytest.mark.integration
 
 SECRET = "s3cr3t-Passw0rd"
 UUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

@@ -7,7 +7,7 @@ from collections.abc import Collection
 
 from quart import Request
 
-from huleedu_service_libs.errors import authentication_error
+from huleedu_service_libs.error_handling import authentication_error
 
 USER_ID_HEADER = "X-User-ID"
 API_KEY_HEADER = "X-Internal-API-Key"

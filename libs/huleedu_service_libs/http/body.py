@@ -13,8 +13,13 @@ from quart import Request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 
-from common_core.error_codes import ErrorCode
-from huleedu_service_libs.errors import HuleEduError, field_error, invalid_body, validation_error
+from common_core.error_enums import ErrorCode
+from huleedu_service_libs.error_handling import (
+    HuleEduError,
+    field_error,
+    invalid_body,
+    validation_error,
+)
 from huleedu_service_libs.http.responses import JSON_MEDIA_TYPE
 
 MAX_BODY_BYTES = 1_048_576
@@ -32,8 +37,8 @@ class RawBody:
 
 def payload_too_large(max_bytes: int = MAX_BODY_BYTES) -> HuleEduError:
     return HuleEduError(
-        ErrorCode.VALIDATION_ERROR,
-        f"Request body exceeds {max_bytes} bytes",
+        error_code=ErrorCode.VALIDATION_ERROR,
+        message=f"Request body exceeds {max_bytes} bytes",
         details={"reason": "payload_too_large", "max_bytes": max_bytes},
         status_code=413,
     )

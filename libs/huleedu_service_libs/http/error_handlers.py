@@ -22,9 +22,9 @@ from werkzeug.exceptions import (
     RequestEntityTooLarge,
 )
 
-from common_core.error_codes import ErrorCode
+from common_core.error_enums import ErrorCode
 from common_core.timeutil import to_iso_z, utc_now
-from huleedu_service_libs.errors import HuleEduError, dependency_unavailable
+from huleedu_service_libs.error_handling import HuleEduError, dependency_unavailable
 from huleedu_service_libs.http.body import MAX_BODY_BYTES, payload_too_large
 from huleedu_service_libs.http.correlation import current_correlation_id
 from huleedu_service_libs.http.db_errors import is_database_unavailable
@@ -36,7 +36,7 @@ logger = structlog.get_logger(__name__)
 def error_body(error: HuleEduError, *, service_name: str, correlation_id: UUID) -> dict[str, Any]:
     return {
         "error": {
-            "code": error.code.value,
+            "code": error.error_code.value,
             "message": error.message,
             "correlation_id": str(correlation_id),
             "service": service_name,
@@ -47,7 +47,8 @@ def error_body(error: HuleEduError, *, service_name: str, correlation_id: UUID) 
 
 
 def error_response(error: HuleEduError, service_name: str) -> Response:
-    body = error_body(error, service_name=service_name, correlation_id=current_correlation_id())
+    correlation_id = error.correlation_id or current_correlation_id()
+    body = error_body(error, service_name=service_name, correlation_id=correlation_id)
     return json_response(body, status=error.status_code, headers=error.headers)
 
 
@@ -59,21 +60,21 @@ def unexpected_error(error: BaseException) -> HuleEduError:
         logger.warning("database_unavailable", error_type=type(error).__name__, error=summary)
         return dependency_unavailable("database")
     logger.error("unhandled_exception", exc_info=error)
-    return HuleEduError(ErrorCode.UNKNOWN_ERROR, "An unexpected error occurred")
+    return HuleEduError(error_code=ErrorCode.UNKNOWN_ERROR, message="An unexpected error occurred")
 
 
 def route_not_found(path: str) -> HuleEduError:
     return HuleEduError(
-        ErrorCode.RESOURCE_NOT_FOUND,
-        "No such route",
+        error_code=ErrorCode.RESOURCE_NOT_FOUND,
+        message="No such route",
         details={"reason": "route_not_found", "path": path},
     )
 
 
 def method_not_allowed(method: str, allowed: list[str]) -> HuleEduError:
     return HuleEduError(
-        ErrorCode.VALIDATION_ERROR,
-        f"Method {method} is not allowed here",
+        error_code=ErrorCode.VALIDATION_ERROR,
+        message=f"Method {method} is not allowed here",
         details={"reason": "method_not_allowed", "method": method, "allowed": allowed},
         status_code=405,
         headers={"Allow": ", ".join(allowed)},
@@ -103,7 +104,7 @@ def register_error_handlers(app: Quart, service_name: str) -> None:
 
     async def handle_huleedu_error(error: HuleEduError) -> Response:
         if error.status_code >= 500:
-            logger.error("request_failed", code=error.code.value, reason=error.reason)
+            logger.error("request_failed", code=error.error_code.value, reason=error.reason)
         return error_response(error, service_name)
 
     async def handle_http_exception(error: HTTPException) -> Response:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from werkzeug.routing import BaseConverter
 
-from huleedu_service_libs.errors import field_error, invalid_parameter, validation_error
+from huleedu_service_libs.error_handling import field_error, invalid_parameter, validation_error
 from huleedu_service_libs.http.uuids import CANONICAL_UUID_MESSAGE, canonical_uuid
 
 DEFAULT_LIMIT = 20

@@ -9,9 +9,9 @@ from uuid import UUID, uuid4
 
 from class_management_service.application.context import Actor
 from class_management_service.application.outbox_messages import OutboxMessages
-from class_management_service.application.ports import Clock, UnitOfWork
 from class_management_service.domain.errors import ClassNotFound
 from class_management_service.domain.models import Student, default_legal_name
+from class_management_service.protocols import ClassRepositoryProtocol, ClockProtocol
 
 MAX_IMPORT_ROWS = 5000
 
@@ -44,15 +44,17 @@ class ImportResult:
 
 
 class BulkImport:
-    def __init__(self, uow: UnitOfWork, clock: Clock, messages: OutboxMessages) -> None:
-        self._uow = uow
+    def __init__(
+        self, repository: ClassRepositoryProtocol, clock: ClockProtocol, messages: OutboxMessages
+    ) -> None:
+        self._repository = repository
         self._clock = clock
         self._messages = messages
 
     async def run(self, actor: Actor, class_id: UUID, rows: Sequence[ImportRow]) -> ImportResult:
         """Rows are already validated and their e-mails are unique within the request."""
         now = self._clock.now()
-        async with self._uow as uow:
+        async with self._repository as uow:
             # Locking the class serialises imports into it and keeps it from being deleted.
             school_class = await uow.classes.get(
                 class_id, owner_id=actor.teacher_id, for_update=True
@@ -109,6 +111,6 @@ class BulkImport:
                 )
             ]
             if messages:
-                await uow.outbox.add(messages)
+                await uow.events.publish(messages)
             await uow.commit()
         return ImportResult(class_id=class_id, results=results)

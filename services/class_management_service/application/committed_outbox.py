@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from class_management_service.application.ports import Outbox
+from class_management_service.protocols import ClassEventPublisherProtocol
 from huleedu_service_libs.outbox.message import OutboxMessage
 
 
@@ -15,15 +15,15 @@ class CommitObserver(Protocol):
         ...
 
 
-class RecordingOutbox:
-    """An ``Outbox`` that remembers the rows written in the current transaction."""
+class RecordingEventPublisher:
+    """An event publisher that remembers the rows written in the current transaction."""
 
-    def __init__(self, inner: Outbox) -> None:
+    def __init__(self, inner: ClassEventPublisherProtocol) -> None:
         self._inner = inner
         self._written: list[OutboxMessage] = []
 
-    async def add(self, messages: Sequence[OutboxMessage]) -> None:
-        await self._inner.add(messages)
+    async def publish(self, messages: Sequence[OutboxMessage]) -> None:
+        await self._inner.publish(messages)
         self._written.extend(messages)
 
     def drain(self) -> list[OutboxMessage]:

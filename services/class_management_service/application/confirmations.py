@@ -11,14 +11,18 @@ from class_management_service.application.association_messages import associatio
 from class_management_service.application.context import Actor
 from class_management_service.application.matching import count_decisions
 from class_management_service.application.outbox_messages import OutboxMessages
-from class_management_service.application.ports import Clock, DecisionMetrics, UnitOfWork
 from class_management_service.domain.associations import (
     BatchClass,
     EssayAssociation,
     ValidationStatus,
 )
 from class_management_service.domain.errors import BatchNotFound
-from huleedu_service_libs.errors import field_error, invalid_body, validation_error
+from class_management_service.protocols import (
+    ClassRepositoryProtocol,
+    ClockProtocol,
+    DecisionMetricsProtocol,
+)
+from huleedu_service_libs.error_handling import field_error, invalid_body, validation_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +59,12 @@ def _check_unique_essays(items: Sequence[ConfirmItem]) -> None:
 class ConfirmAssociations:
     def __init__(
         self,
-        uow: UnitOfWork,
-        clock: Clock,
+        repository: ClassRepositoryProtocol,
+        clock: ClockProtocol,
         messages: OutboxMessages,
-        metrics: DecisionMetrics | None = None,
+        metrics: DecisionMetricsProtocol | None = None,
     ) -> None:
-        self._uow = uow
+        self._repository = repository
         self._clock = clock
         self._messages = messages
         self._metrics = metrics
@@ -70,7 +74,7 @@ class ConfirmAssociations:
     ) -> ConfirmResult:
         _check_unique_essays(items)
         now = self._clock.now()
-        async with self._uow as uow:
+        async with self._repository as uow:
             # All rows, waiting for a concurrent confirmation or monitor transaction: afterwards
             # their decisions are visible and those rows count as unchanged.
             rows = await uow.associations.lock_batch(batch_id)
@@ -134,7 +138,7 @@ class ConfirmAssociations:
             if decided:
                 await uow.associations.save_decisions(decided)
                 batch_class = BatchClass.of(batch_id, school_class)
-                await uow.outbox.add(
+                await uow.events.publish(
                     associations_confirmed(
                         self._messages,
                         batch_class,

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from class_management_service.application.ports import DecisionMetrics
 from class_management_service.domain.associations import EssayAssociation
+from class_management_service.protocols import DecisionMetricsProtocol
 from common_core.suggestions import EssayMatchResult, StudentMatchSuggestion
 
 NO_SUGGESTIONS = "no_suggestions"
@@ -78,7 +78,9 @@ def pending_association(
     )
 
 
-def count_decisions(metrics: DecisionMetrics | None, decided: Iterable[EssayAssociation]) -> None:
+def count_decisions(
+    metrics: DecisionMetricsProtocol | None, decided: Iterable[EssayAssociation]
+) -> None:
     """Count committed decisions (call only after the commit succeeded)."""
     if metrics is None:
         return

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from class_management_service.application.ports import ClassRepository
 from class_management_service.domain.models import ClassReference
-from huleedu_service_libs.errors import field_error, validation_error
+from class_management_service.protocols import ClassesProtocol
+from huleedu_service_libs.error_handling import field_error, validation_error
 
 
 def first_occurrences(field: str, ids: Sequence[UUID] | None) -> dict[UUID, str]:
@@ -19,7 +19,7 @@ def first_occurrences(field: str, ids: Sequence[UUID] | None) -> dict[UUID, str]
 
 
 async def load_owned_classes(
-    classes: ClassRepository, owner_id: str, *fields: dict[UUID, str]
+    classes: ClassesProtocol, owner_id: str, *fields: dict[UUID, str]
 ) -> dict[UUID, ClassReference]:
     """The referenced classes that exist and belong to ``owner_id``, locked against deletion.
 
@@ -51,7 +51,7 @@ def require_all_found(found: dict[UUID, ClassReference], *fields: dict[UUID, str
 
 
 async def require_owned_classes(
-    classes: ClassRepository, owner_id: str, *fields: dict[UUID, str]
+    classes: ClassesProtocol, owner_id: str, *fields: dict[UUID, str]
 ) -> dict[UUID, ClassReference]:
     """Load every referenced class; report all missing or foreign ones together."""
     found = await load_owned_classes(classes, owner_id, *fields)

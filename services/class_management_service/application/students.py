@@ -8,7 +8,6 @@ from uuid import UUID, uuid4
 
 from class_management_service.application.context import Actor
 from class_management_service.application.outbox_messages import OutboxMessages
-from class_management_service.application.ports import Clock, UnitOfWork
 from class_management_service.application.references import (
     first_occurrences,
     load_owned_classes,
@@ -17,7 +16,8 @@ from class_management_service.application.references import (
 )
 from class_management_service.domain.errors import ClassNotFound, StudentNotFound
 from class_management_service.domain.models import Page, Student, default_legal_name
-from huleedu_service_libs.errors import field_error, invalid_body
+from class_management_service.protocols import ClassRepositoryProtocol, ClockProtocol
+from huleedu_service_libs.error_handling import field_error, invalid_body
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,10 @@ class StudentChanges:
 
 
 class StudentUseCases:
-    def __init__(self, uow: UnitOfWork, clock: Clock, messages: OutboxMessages) -> None:
-        self._uow = uow
+    def __init__(
+        self, repository: ClassRepositoryProtocol, clock: ClockProtocol, messages: OutboxMessages
+    ) -> None:
+        self._repository = repository
         self._clock = clock
         self._messages = messages
 
@@ -50,7 +52,7 @@ class StudentUseCases:
     ) -> Student:
         now = self._clock.now()
         requested = first_occurrences("class_ids", class_ids)
-        async with self._uow as uow:
+        async with self._repository as uow:
             classes = await require_owned_classes(uow.classes, actor.teacher_id, requested)
             student = Student(
                 id=uuid4(),
@@ -67,12 +69,12 @@ class StudentUseCases:
             )
             await uow.students.add(student)
             joined = [classes[class_id] for class_id in student.class_ids]
-            await uow.outbox.add(self._messages.student_created(student, actor, now, joined))
+            await uow.events.publish(self._messages.student_created(student, actor, now, joined))
             await uow.commit()
         return student
 
     async def get(self, actor: Actor, student_id: UUID) -> Student:
-        async with self._uow.reading() as uow:
+        async with self._repository.reading() as uow:
             student = await uow.students.get(student_id, owner_id=actor.teacher_id)
         if student is None:
             raise StudentNotFound(student_id)
@@ -87,7 +89,7 @@ class StudentUseCases:
         limit: int,
         offset: int,
     ) -> Page[Student]:
-        async with self._uow.reading() as uow:
+        async with self._repository.reading() as uow:
             if class_id is not None:
                 owned = await uow.classes.get(class_id, owner_id=actor.teacher_id)
                 if owned is None:
@@ -105,7 +107,7 @@ class StudentUseCases:
             raise invalid_body(
                 [field_error(path, "must not also be in add_class_ids") for path in overlap]
             )
-        async with self._uow as uow:
+        async with self._repository as uow:
             # Classes are locked before the student (see load_owned_classes); the errors are
             # still reported in the contract's order: the student (404) before the classes.
             classes = await load_owned_classes(uow.classes, actor.teacher_id, to_add, to_remove)
@@ -138,7 +140,7 @@ class StudentUseCases:
             student.updated_at = now
             await uow.students.save(student, enrolled=enrolled, left=left)
             joined = [classes[class_id] for class_id in enrolled]
-            await uow.outbox.add(
+            await uow.events.publish(
                 self._messages.student_updated(
                     student, actor, now, added=enrolled, removed=left, joined=joined
                 )
@@ -147,7 +149,7 @@ class StudentUseCases:
         return student
 
     async def delete(self, actor: Actor, student_id: UUID) -> None:
-        async with self._uow as uow:
+        async with self._repository as uow:
             student = await uow.students.get(student_id, owner_id=actor.teacher_id, for_update=True)
             if student is None:
                 raise StudentNotFound(student_id)

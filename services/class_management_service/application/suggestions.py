@@ -8,8 +8,12 @@ from uuid import UUID
 from class_management_service.application.association_messages import matches_suggested
 from class_management_service.application.matching import MatchingRules, pending_association
 from class_management_service.application.outbox_messages import OutboxMessages
-from class_management_service.application.ports import Clock, ProcessedEvent, UnitOfWork
 from class_management_service.domain.associations import BatchClass, EssayAssociation
+from class_management_service.protocols import (
+    ClassRepositoryProtocol,
+    ClockProtocol,
+    ProcessedEvent,
+)
 from common_core.dlq import DlqReason
 from common_core.suggestions import SuggestionMessage
 from huleedu_service_libs.kafka.handling import HandlingResult, PoisonMessage
@@ -28,9 +32,13 @@ class StoreSuggestions:
     """matching.md §2.2 step 5: inbox row, checks, one row per new essay, notification."""
 
     def __init__(
-        self, uow: UnitOfWork, clock: Clock, messages: OutboxMessages, rules: MatchingRules
+        self,
+        repository: ClassRepositoryProtocol,
+        clock: ClockProtocol,
+        messages: OutboxMessages,
+        rules: MatchingRules,
     ) -> None:
-        self._uow = uow
+        self._repository = repository
         self._clock = clock
         self._messages = messages
         self._rules = rules
@@ -40,7 +48,7 @@ class StoreSuggestions:
         other exception leaves nothing behind (the unit of work rolls back)."""
         payload = message.payload
         now = self._clock.now()
-        async with self._uow as uow:
+        async with self._repository as uow:
             # First, so a redelivered event stops before touching anything else.
             recorded = await uow.inbox.add(
                 ProcessedEvent(
@@ -88,7 +96,7 @@ class StoreSuggestions:
             if stored:
                 await uow.associations.add_many(stored)
                 batch_class = BatchClass.of(payload.batch_id, school_class)
-                await uow.outbox.add(
+                await uow.events.publish(
                     matches_suggested(
                         self._messages,
                         batch_class,

@@ -13,8 +13,12 @@ import structlog
 from class_management_service.application.association_messages import associations_confirmed
 from class_management_service.application.matching import MatchingRules, count_decisions
 from class_management_service.application.outbox_messages import OutboxMessages
-from class_management_service.application.ports import Clock, DecisionMetrics, UnitOfWork
 from class_management_service.domain.associations import BatchClass, EssayAssociation
+from class_management_service.protocols import (
+    ClassRepositoryProtocol,
+    ClockProtocol,
+    DecisionMetricsProtocol,
+)
 
 logger = structlog.get_logger(__name__)
 
@@ -36,15 +40,15 @@ class TimeoutMonitor:
 
     def __init__(
         self,
-        uow: UnitOfWork,
-        clock: Clock,
+        repository: ClassRepositoryProtocol,
+        clock: ClockProtocol,
         messages: OutboxMessages,
         rules: MatchingRules,
         *,
         interval_seconds: float,
-        metrics: DecisionMetrics | None = None,
+        metrics: DecisionMetricsProtocol | None = None,
     ) -> None:
-        self._uow = uow
+        self._repository = repository
         self._clock = clock
         self._messages = messages
         self._rules = rules
@@ -68,7 +72,7 @@ class TimeoutMonitor:
         report = CycleReport()
         visited: set[UUID] = set()
         while True:
-            async with self._uow.reading() as uow:
+            async with self._repository.reading() as uow:
                 batch_ids = await uow.associations.due_batch_ids(
                     cutoff, exclude=visited, limit=DUE_BATCH_PAGE
                 )
@@ -103,7 +107,7 @@ class TimeoutMonitor:
         self, batch_id: UUID, now: datetime, cutoff: datetime
     ) -> list[EssayAssociation] | None:
         """The rows decided and committed; ``None`` when another replica holds the batch."""
-        async with self._uow as uow:
+        async with self._repository as uow:
             # Keeps two monitors from splitting one batch into two events in the same cycle.
             if not await uow.associations.try_lock_batch(batch_id):
                 return None
@@ -129,7 +133,7 @@ class TimeoutMonitor:
                 decided.append(row.timed_out(unknown_id, at=now))
             await uow.associations.save_decisions(decided)
             batch_class = BatchClass.of(batch_id, school_class)
-            await uow.outbox.add(
+            await uow.events.publish(
                 associations_confirmed(
                     self._messages,
                     batch_class,

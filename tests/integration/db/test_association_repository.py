@@ -1,4 +1,4 @@
-"""SqlAssociationRepository, SqlInbox and the placeholder against PostgreSQL."""
+"""PostgreSQLAssociations, PostgreSQLInbox and the placeholder against PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from class_management_service.adapters.db.association_repository import advisory_lock_key
-from class_management_service.adapters.db.orm import enrolments, students
-from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
-from class_management_service.application.ports import ProcessedEvent
 from class_management_service.domain.associations import EssayAssociation
+from class_management_service.implementations.class_repository_postgres_impl import (
+    PostgreSQLClassRepositoryImpl,
+)
+from class_management_service.implementations.postgres.associations import advisory_lock_key
+from class_management_service.models_db import enrolments, students
+from class_management_service.protocols import ProcessedEvent
 from common_core.courses import CourseCode
 from common_core.topics import SYSTEM_TIMEOUT
 from tests.integration.db.builders import T0, TEACHER, a_class, a_student
@@ -44,7 +46,7 @@ def a_row(
     )
 
 
-async def _class_with_student(uow: SqlUnitOfWork) -> tuple[UUID, UUID]:
+async def _class_with_student(uow: PostgreSQLClassRepositoryImpl) -> tuple[UUID, UUID]:
     school_class = a_class()
     student = a_student(class_ids=[school_class.id])
     async with uow:
@@ -60,7 +62,7 @@ def test_advisory_key_is_the_first_eight_bytes_as_signed_int64() -> None:
     assert advisory_lock_key(UUID("80000000-0000-0000-0000-000000000000")) == -(2**63)
 
 
-async def test_rows_round_trip_with_every_column(uow: SqlUnitOfWork) -> None:
+async def test_rows_round_trip_with_every_column(uow: PostgreSQLClassRepositoryImpl) -> None:
     class_id, student_id = await _class_with_student(uow)
     batch_id = uuid4()
     rows = [a_row(class_id, batch_id, student_id=student_id), a_row(class_id, batch_id)]
@@ -77,7 +79,7 @@ async def test_rows_round_trip_with_every_column(uow: SqlUnitOfWork) -> None:
     assert (other, same) == (True, False)
 
 
-async def test_decisions_are_saved_in_one_statement(uow: SqlUnitOfWork) -> None:
+async def test_decisions_are_saved_in_one_statement(uow: PostgreSQLClassRepositoryImpl) -> None:
     class_id, student_id = await _class_with_student(uow)
     batch_id = uuid4()
     keep, reject, untouched = (a_row(class_id, batch_id, student_id=student_id) for _ in range(3))
@@ -99,7 +101,7 @@ async def test_decisions_are_saved_in_one_statement(uow: SqlUnitOfWork) -> None:
 
 
 async def test_due_batches_oldest_first_with_exclusions_limit_and_inclusive_cutoff(
-    uow: SqlUnitOfWork,
+    uow: PostgreSQLClassRepositoryImpl,
 ) -> None:
     class_id, _ = await _class_with_student(uow)
     young, old, at_cutoff, decided_only = uuid4(), uuid4(), uuid4(), uuid4()
@@ -125,9 +127,9 @@ async def test_due_batches_oldest_first_with_exclusions_limit_and_inclusive_cuto
 
 
 async def test_advisory_lock_is_exclusive_until_the_transaction_ends(
-    uow: SqlUnitOfWork, engine: AsyncEngine
+    uow: PostgreSQLClassRepositoryImpl, engine: AsyncEngine
 ) -> None:
-    other = SqlUnitOfWork(engine)
+    other = PostgreSQLClassRepositoryImpl(engine)
     batch_id = uuid4()
     async with uow:
         assert await uow.associations.try_lock_batch(batch_id)
@@ -138,7 +140,9 @@ async def test_advisory_lock_is_exclusive_until_the_transaction_ends(
         assert await other.associations.try_lock_batch(batch_id)
 
 
-async def test_unknown_student_is_created_once_and_enrolled_once(uow: SqlUnitOfWork) -> None:
+async def test_unknown_student_is_created_once_and_enrolled_once(
+    uow: PostgreSQLClassRepositoryImpl,
+) -> None:
     class_id, _ = await _class_with_student(uow)
     async with uow:
         first = await uow.classes.unknown_student(class_id, T0)
@@ -162,7 +166,9 @@ async def test_unknown_student_is_created_once_and_enrolled_once(uow: SqlUnitOfW
     assert placeholder.created_by_user_id == SYSTEM_TIMEOUT
 
 
-async def test_inbox_reports_a_recorded_event_as_duplicate(uow: SqlUnitOfWork) -> None:
+async def test_inbox_reports_a_recorded_event_as_duplicate(
+    uow: PostgreSQLClassRepositoryImpl,
+) -> None:
     event = ProcessedEvent(uuid4(), "batch.author.matches.suggested", "t", 2, 99, None, T0)
     async with uow:
         assert await uow.inbox.add(event)
@@ -171,7 +177,7 @@ async def test_inbox_reports_a_recorded_event_as_duplicate(uow: SqlUnitOfWork) -
         assert not await uow.inbox.add(replace(event, offset=100))
 
 
-async def test_batch_classes_and_details_with_names(uow: SqlUnitOfWork) -> None:
+async def test_batch_classes_and_details_with_names(uow: PostgreSQLClassRepositoryImpl) -> None:
     class_id, student_id = await _class_with_student(uow)
     first, second = uuid4(), uuid4()
     async with uow:

@@ -1,4 +1,4 @@
-"""SqlClassRepository against PostgreSQL: reads with counts, paging, delete and roster rules."""
+"""PostgreSQLClasses against PostgreSQL: reads with counts, paging, delete and roster rules."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from sqlalchemy import ColumnElement, Table, func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from class_management_service.adapters.db.orm import (
+from class_management_service.domain.models import ClassReference
+from class_management_service.implementations.class_repository_postgres_impl import (
+    PostgreSQLClassRepositoryImpl,
+)
+from class_management_service.models_db import (
     enrolments,
     essay_student_associations,
     students,
 )
-from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
-from class_management_service.domain.models import ClassReference
 from common_core.courses import COURSES_BY_CODE, CourseCode
 from tests.integration.db.builders import (
     OTHER_TEACHER,
@@ -32,7 +34,7 @@ pytestmark = pytest.mark.integration
 
 
 async def test_added_class_reads_back_with_course_and_aware_utc_timestamps(
-    uow: SqlUnitOfWork,
+    uow: PostgreSQLClassRepositoryImpl,
 ) -> None:
     school_class = a_class(course=COURSES_BY_CODE[CourseCode.SV2])
     async with uow:
@@ -46,7 +48,9 @@ async def test_added_class_reads_back_with_course_and_aware_utc_timestamps(
     assert loaded.student_count == 0
 
 
-async def test_other_teacher_cannot_read_class_but_service_callers_can(uow: SqlUnitOfWork) -> None:
+async def test_other_teacher_cannot_read_class_but_service_callers_can(
+    uow: PostgreSQLClassRepositoryImpl,
+) -> None:
     school_class = a_class()
     async with uow:
         await uow.classes.add(school_class)
@@ -59,7 +63,9 @@ async def test_other_teacher_cannot_read_class_but_service_callers_can(uow: SqlU
     assert found.id == school_class.id
 
 
-async def test_student_count_excludes_the_unknown_placeholder(uow: SqlUnitOfWork) -> None:
+async def test_student_count_excludes_the_unknown_placeholder(
+    uow: PostgreSQLClassRepositoryImpl,
+) -> None:
     school_class, other_class = a_class(), a_class()
     async with uow:
         await uow.classes.add(school_class)
@@ -81,7 +87,9 @@ async def test_student_count_excludes_the_unknown_placeholder(uow: SqlUnitOfWork
     assert sorted(c.student_count for c in page.items) == [1, 2]
 
 
-async def test_get_many_returns_only_the_owners_existing_classes(uow: SqlUnitOfWork) -> None:
+async def test_get_many_returns_only_the_owners_existing_classes(
+    uow: PostgreSQLClassRepositoryImpl,
+) -> None:
     mine, foreign = a_class(), a_class(OTHER_TEACHER)
     async with uow:
         await uow.classes.add(mine)
@@ -94,7 +102,9 @@ async def test_get_many_returns_only_the_owners_existing_classes(uow: SqlUnitOfW
     assert none == {}
 
 
-async def test_list_is_newest_first_with_id_tiebreak_and_total(uow: SqlUnitOfWork) -> None:
+async def test_list_is_newest_first_with_id_tiebreak_and_total(
+    uow: PostgreSQLClassRepositoryImpl,
+) -> None:
     same_time = [a_class(created_at=minutes(5)) for _ in range(3)]
     older, newest = a_class(created_at=minutes(1)), a_class(created_at=minutes(9))
     async with uow:
@@ -112,7 +122,9 @@ async def test_list_is_newest_first_with_id_tiebreak_and_total(uow: SqlUnitOfWor
     assert (first.total, second.total, last.total) == (5, 5, 5)
 
 
-async def test_offset_past_the_end_gives_empty_page_with_correct_total(uow: SqlUnitOfWork) -> None:
+async def test_offset_past_the_end_gives_empty_page_with_correct_total(
+    uow: PostgreSQLClassRepositoryImpl,
+) -> None:
     async with uow:
         for _ in range(3):
             await uow.classes.add(a_class())
@@ -124,7 +136,7 @@ async def test_offset_past_the_end_gives_empty_page_with_correct_total(uow: SqlU
     assert (nobody.items, nobody.total) == ([], 0)
 
 
-async def test_save_persists_name_course_and_updated_at(uow: SqlUnitOfWork) -> None:
+async def test_save_persists_name_course_and_updated_at(uow: PostgreSQLClassRepositoryImpl) -> None:
     school_class = a_class()
     async with uow:
         await uow.classes.add(school_class)
@@ -140,13 +152,15 @@ async def test_save_persists_name_course_and_updated_at(uow: SqlUnitOfWork) -> N
     assert (loaded.created_at, loaded.updated_at) == (T0, minutes(3))
 
 
-async def _count(uow: SqlUnitOfWork, table: Table, *where: ColumnElement[bool]) -> int:
+async def _count(
+    uow: PostgreSQLClassRepositoryImpl, table: Table, *where: ColumnElement[bool]
+) -> int:
     statement = select(func.count()).select_from(table).where(*where)
     return (await uow.connection.execute(statement)).scalar_one()
 
 
 async def test_delete_removes_enrolments_associations_and_placeholder_but_keeps_students(
-    uow: SqlUnitOfWork,
+    uow: PostgreSQLClassRepositoryImpl,
 ) -> None:
     doomed, kept = a_class(), a_class()
     pupil = a_student(class_ids=[doomed.id, kept.id])
@@ -182,7 +196,9 @@ async def test_delete_removes_enrolments_associations_and_placeholder_but_keeps_
     assert reloaded.class_ids == [kept.id]
 
 
-async def test_roster_orders_by_lowercased_names_by_code_point_then_id(uow: SqlUnitOfWork) -> None:
+async def test_roster_orders_by_lowercased_names_by_code_point_then_id(
+    uow: PostgreSQLClassRepositoryImpl,
+) -> None:
     school_class = a_class()
     twins = sorted([uuid4(), uuid4()])
     people = [
@@ -218,7 +234,9 @@ async def test_roster_orders_by_lowercased_names_by_code_point_then_id(uow: SqlU
     assert all(s.class_ids == [school_class.id] for s in roster)
 
 
-async def test_roster_of_empty_or_missing_class_is_empty(uow: SqlUnitOfWork) -> None:
+async def test_roster_of_empty_or_missing_class_is_empty(
+    uow: PostgreSQLClassRepositoryImpl,
+) -> None:
     school_class = a_class()
     async with uow:
         await uow.classes.add(school_class)
@@ -230,13 +248,13 @@ async def test_roster_of_empty_or_missing_class_is_empty(uow: SqlUnitOfWork) -> 
 
 
 async def test_get_for_update_locks_the_class_row_until_commit(
-    uow: SqlUnitOfWork, engine: AsyncEngine
+    uow: PostgreSQLClassRepositoryImpl, engine: AsyncEngine
 ) -> None:
     school_class = a_class()
     async with uow:
         await uow.classes.add(school_class)
         await uow.commit()
-    rival = SqlUnitOfWork(engine)
+    rival = PostgreSQLClassRepositoryImpl(engine)
     async with uow:
         assert await uow.classes.get(school_class.id, owner_id=TEACHER, for_update=True)
         async with rival:

@@ -7,9 +7,11 @@ from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from class_management_service.adapters.db.engine import create_engine
-from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
 from class_management_service.config import Settings
+from class_management_service.implementations.class_repository_postgres_impl import (
+    PostgreSQLClassRepositoryImpl,
+)
+from class_management_service.implementations.postgres.engine import create_engine
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +42,7 @@ async def test_pre_ping_replaces_connections_the_server_closed(
     migrated_database_url: str, engine: AsyncEngine
 ) -> None:
     app_engine = create_engine(_settings(migrated_database_url, db_pool_size=1))
-    uow = SqlUnitOfWork(app_engine)
+    uow = PostgreSQLClassRepositoryImpl(app_engine)
     try:
         async with uow:
             pid = (await uow.connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()

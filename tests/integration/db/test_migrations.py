@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from class_management_service.adapters.db.migrations import (
+from class_management_service.implementations.postgres.migrations import (
     SchemaNotAtHeadError,
     alembic_config,
     assert_at_head,
@@ -22,7 +22,7 @@ from class_management_service.adapters.db.migrations import (
     migrate,
     upgrade_to_head,
 )
-from class_management_service.adapters.db.orm import Base
+from class_management_service.models_db import Base
 from common_core.courses import COURSES, CourseCode, Language
 
 pytestmark = pytest.mark.integration

@@ -8,8 +8,10 @@ import asyncpg
 import pytest
 from sqlalchemy import RowMapping, func, select
 
-from class_management_service.adapters.db.orm import classes, event_outbox
-from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
+from class_management_service.implementations.class_repository_postgres_impl import (
+    PostgreSQLClassRepositoryImpl,
+)
+from class_management_service.models_db import classes, event_outbox
 from huleedu_service_libs.outbox.message import Destination, OutboxMessage
 from tests.fixtures.database import asyncpg_dsn
 from tests.integration.db.builders import a_class
@@ -29,17 +31,19 @@ def a_message(key: str = "class-1", destination: Destination = "kafka") -> Outbo
     )
 
 
-async def _outbox_rows(uow: SqlUnitOfWork) -> list[RowMapping]:
+async def _outbox_rows(uow: PostgreSQLClassRepositoryImpl) -> list[RowMapping]:
     async with uow:
         result = await uow.connection.execute(select(event_outbox).order_by(event_outbox.c.seq))
         return list(result.mappings())
 
 
-async def test_committed_outbox_rows_are_pending_in_write_order(uow: SqlUnitOfWork) -> None:
+async def test_committed_outbox_rows_are_pending_in_write_order(
+    uow: PostgreSQLClassRepositoryImpl,
+) -> None:
     async with uow:
-        await uow.outbox.add([a_message("a"), a_message("b")])
-        await uow.outbox.add([a_message("c", "redis")])
-        await uow.outbox.add([])
+        await uow.events.publish([a_message("a"), a_message("b")])
+        await uow.events.publish([a_message("c", "redis")])
+        await uow.events.publish([])
         await uow.commit()
     rows = await _outbox_rows(uow)
     assert [row["event_key"] for row in rows] == ["a", "b", "c"]
@@ -57,7 +61,7 @@ async def test_committed_outbox_rows_are_pending_in_write_order(uow: SqlUnitOfWo
 
 
 async def test_one_add_of_many_messages_assigns_seq_in_the_given_order(
-    uow: SqlUnitOfWork,
+    uow: PostgreSQLClassRepositoryImpl,
 ) -> None:
     # The relay publishes each key's rows in seq order, so seq must follow the written order.
     messages = [
@@ -74,7 +78,7 @@ async def test_one_add_of_many_messages_assigns_seq_in_the_given_order(
         for n in range(300)
     ]
     async with uow:
-        await uow.outbox.add(messages)
+        await uow.events.publish(messages)
         await uow.commit()
     rows = await _outbox_rows(uow)
     assert [row["event_data"] for row in rows] == [m.event_data for m in messages]
@@ -88,17 +92,17 @@ async def test_one_add_of_many_messages_assigns_seq_in_the_given_order(
 
 
 async def test_leaving_without_commit_rolls_back_business_rows_and_outbox(
-    uow: SqlUnitOfWork,
+    uow: PostgreSQLClassRepositoryImpl,
 ) -> None:
     school_class = a_class()
     async with uow:
         await uow.classes.add(school_class)
-        await uow.outbox.add([a_message()])
+        await uow.events.publish([a_message()])
 
     async def fail_midway() -> None:
         async with uow:
             await uow.classes.add(a_class())
-            await uow.outbox.add([a_message()])
+            await uow.events.publish([a_message()])
             raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
@@ -115,7 +119,9 @@ async def test_leaving_without_commit_rolls_back_business_rows_and_outbox(
     assert tuple(counts) == (0, 0)
 
 
-async def test_unit_of_work_can_be_entered_again_after_use(uow: SqlUnitOfWork) -> None:
+async def test_unit_of_work_can_be_entered_again_after_use(
+    uow: PostgreSQLClassRepositoryImpl,
+) -> None:
     async with uow:
         await uow.classes.add(a_class())
         await uow.commit()
@@ -127,7 +133,7 @@ async def test_unit_of_work_can_be_entered_again_after_use(uow: SqlUnitOfWork) -
 
 
 async def test_insert_notifies_event_outbox_channel_with_destination_after_commit(
-    uow: SqlUnitOfWork, migrated_database_url: str
+    uow: PostgreSQLClassRepositoryImpl, migrated_database_url: str
 ) -> None:
     received: asyncio.Queue[str] = asyncio.Queue()
     listener = await asyncpg.connect(asyncpg_dsn(migrated_database_url))
@@ -136,16 +142,16 @@ async def test_insert_notifies_event_outbox_channel_with_destination_after_commi
             "event_outbox", lambda _conn, _pid, _channel, payload: received.put_nowait(payload)
         )
         async with uow:
-            await uow.outbox.add([a_message()])
+            await uow.events.publish([a_message()])
             await asyncio.sleep(0.2)
             assert received.empty(), "NOTIFY must wait for the commit"
             await uow.commit()
         assert await asyncio.wait_for(received.get(), timeout=5) == "kafka"
 
         async with uow:
-            await uow.outbox.add([a_message(destination="redis")])
+            await uow.events.publish([a_message(destination="redis")])
         async with uow:
-            await uow.outbox.add([a_message(f"k{n}", "redis") for n in range(3)])
+            await uow.events.publish([a_message(f"k{n}", "redis") for n in range(3)])
             await uow.commit()
         assert await asyncio.wait_for(received.get(), timeout=5) == "redis"
         await asyncio.sleep(0.2)

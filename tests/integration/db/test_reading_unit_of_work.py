@@ -11,8 +11,10 @@ import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from class_management_service.adapters.db.engine import create_engine_for_url
-from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
+from class_management_service.implementations.class_repository_postgres_impl import (
+    PostgreSQLClassRepositoryImpl,
+)
+from class_management_service.implementations.postgres.engine import create_engine_for_url
 from tests.integration.db.builders import a_class
 
 pytestmark = pytest.mark.integration
@@ -37,14 +39,16 @@ async def one_connection_engine(migrated_database_url: str) -> AsyncIterator[Asy
 
 
 async def test_each_statement_of_a_reading_unit_is_its_own_transaction(
-    uow: SqlUnitOfWork,
+    uow: PostgreSQLClassRepositoryImpl,
 ) -> None:
     async with uow.reading():
         first, second = await _transaction_starts(uow.connection)
     assert first < second
 
 
-async def test_statements_of_a_normal_unit_share_one_transaction(uow: SqlUnitOfWork) -> None:
+async def test_statements_of_a_normal_unit_share_one_transaction(
+    uow: PostgreSQLClassRepositoryImpl,
+) -> None:
     async with uow:
         first, second = await _transaction_starts(uow.connection)
     assert first == second
@@ -53,7 +57,7 @@ async def test_statements_of_a_normal_unit_share_one_transaction(uow: SqlUnitOfW
 async def test_a_reading_unit_does_not_leave_autocommit_on_the_pooled_connection(
     one_connection_engine: AsyncEngine,
 ) -> None:
-    uow = SqlUnitOfWork(one_connection_engine)
+    uow = PostgreSQLClassRepositoryImpl(one_connection_engine)
     async with uow.reading():
         reading_pid = (await uow.connection.execute(text("SELECT pg_backend_pid()"))).scalar()
     async with uow:
@@ -64,7 +68,7 @@ async def test_a_reading_unit_does_not_leave_autocommit_on_the_pooled_connection
 
 
 async def test_a_reading_unit_reads_committed_rows_and_cannot_commit(
-    uow: SqlUnitOfWork,
+    uow: PostgreSQLClassRepositoryImpl,
 ) -> None:
     school_class = a_class()
     async with uow:
@@ -79,7 +83,9 @@ async def test_a_reading_unit_reads_committed_rows_and_cannot_commit(
     assert found.name == school_class.name
 
 
-async def test_a_unit_of_work_cannot_be_read_while_it_is_open(uow: SqlUnitOfWork) -> None:
+async def test_a_unit_of_work_cannot_be_read_while_it_is_open(
+    uow: PostgreSQLClassRepositoryImpl,
+) -> None:
     async with uow:
         with pytest.raises(RuntimeError, match="already open"):
             async with uow.reading():

@@ -1,4 +1,4 @@
-"""SqlStudentRepository against PostgreSQL: class ids, search, paging and conflict errors."""
+"""PostgreSQLStudents against PostgreSQL: class ids, search, paging and conflict errors."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ import pytest
 from sqlalchemy import insert, select, text
 from sqlalchemy.dialects import postgresql
 
-from class_management_service.adapters.db.orm import essay_student_associations
-from class_management_service.adapters.db.student_repository import _list_statement
-from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
 from class_management_service.domain.errors import EmailAlreadyUsed, EnrolmentConflict
 from class_management_service.domain.models import SchoolClass, Student
+from class_management_service.implementations.class_repository_postgres_impl import (
+    PostgreSQLClassRepositoryImpl,
+)
+from class_management_service.implementations.postgres.students import _list_statement
+from class_management_service.models_db import essay_student_associations
 from tests.integration.db.builders import (
     OTHER_TEACHER,
     TEACHER,
@@ -27,7 +29,9 @@ from tests.integration.db.builders import (
 pytestmark = pytest.mark.integration
 
 
-async def _given(uow: SqlUnitOfWork, *students: Student, classes: int = 0) -> list[SchoolClass]:
+async def _given(
+    uow: PostgreSQLClassRepositoryImpl, *students: Student, classes: int = 0
+) -> list[SchoolClass]:
     made = [a_class() for _ in range(classes)]
     async with uow:
         for school_class in made:
@@ -38,7 +42,9 @@ async def _given(uow: SqlUnitOfWork, *students: Student, classes: int = 0) -> li
     return made
 
 
-async def test_added_student_reads_back_with_ascending_class_ids(uow: SqlUnitOfWork) -> None:
+async def test_added_student_reads_back_with_ascending_class_ids(
+    uow: PostgreSQLClassRepositoryImpl,
+) -> None:
     first, second = await _given(uow, classes=2)
     student = a_student(
         legal_full_name="Anna Maria Lindqvist",
@@ -56,7 +62,9 @@ async def test_added_student_reads_back_with_ascending_class_ids(uow: SqlUnitOfW
     assert foreign is None
 
 
-async def test_student_without_classes_has_empty_class_ids(uow: SqlUnitOfWork) -> None:
+async def test_student_without_classes_has_empty_class_ids(
+    uow: PostgreSQLClassRepositoryImpl,
+) -> None:
     student = a_student()
     await _given(uow, student)
     async with uow:
@@ -66,7 +74,7 @@ async def test_student_without_classes_has_empty_class_ids(uow: SqlUnitOfWork) -
 
 
 async def test_duplicate_email_for_same_owner_raises_email_already_used(
-    uow: SqlUnitOfWork,
+    uow: PostgreSQLClassRepositoryImpl,
 ) -> None:
     await _given(uow, a_student(email="anna@example.com"))
     async with uow:
@@ -75,7 +83,7 @@ async def test_duplicate_email_for_same_owner_raises_email_already_used(
     assert caught.value.details["value"] == "anna@example.com"
 
 
-async def test_bulk_insert_names_the_conflicting_email(uow: SqlUnitOfWork) -> None:
+async def test_bulk_insert_names_the_conflicting_email(uow: PostgreSQLClassRepositoryImpl) -> None:
     await _given(uow, a_student(email="taken@example.com"))
     batch = [
         a_student(email="free1@example.com"),
@@ -92,7 +100,7 @@ async def test_bulk_insert_names_the_conflicting_email(uow: SqlUnitOfWork) -> No
 
 
 async def test_same_email_for_other_owner_and_many_without_email_are_allowed(
-    uow: SqlUnitOfWork,
+    uow: PostgreSQLClassRepositoryImpl,
 ) -> None:
     await _given(
         uow,
@@ -107,7 +115,7 @@ async def test_same_email_for_other_owner_and_many_without_email_are_allowed(
 
 
 async def test_changing_email_to_a_taken_one_raises_email_already_used(
-    uow: SqlUnitOfWork,
+    uow: PostgreSQLClassRepositoryImpl,
 ) -> None:
     anna, bo = a_student(email="anna@example.com"), a_student(email="bo@example.com")
     await _given(uow, anna, bo)
@@ -117,7 +125,9 @@ async def test_changing_email_to_a_taken_one_raises_email_already_used(
             await uow.students.save(bo, enrolled=[], left=[])
 
 
-async def test_enrolling_twice_raises_enrolment_conflict(uow: SqlUnitOfWork) -> None:
+async def test_enrolling_twice_raises_enrolment_conflict(
+    uow: PostgreSQLClassRepositoryImpl,
+) -> None:
     (school_class,) = await _given(uow, classes=1)
     student = a_student(class_ids=[school_class.id])
     await _given(uow, student)
@@ -131,7 +141,7 @@ async def test_enrolling_twice_raises_enrolment_conflict(uow: SqlUnitOfWork) -> 
     assert in_enroll.value.details["value"] == str(school_class.id)
 
 
-async def test_save_updates_fields_and_enrolments(uow: SqlUnitOfWork) -> None:
+async def test_save_updates_fields_and_enrolments(uow: PostgreSQLClassRepositoryImpl) -> None:
     stay, leave, join = await _given(uow, classes=3)
     student = a_student(email="old@example.com", class_ids=[stay.id, leave.id])
     await _given(uow, student)
@@ -154,7 +164,9 @@ async def test_save_updates_fields_and_enrolments(uow: SqlUnitOfWork) -> None:
     assert loaded.class_ids == sorted([stay.id, join.id])
 
 
-async def test_enroll_adds_the_class_and_moves_updated_at(uow: SqlUnitOfWork) -> None:
+async def test_enroll_adds_the_class_and_moves_updated_at(
+    uow: PostgreSQLClassRepositoryImpl,
+) -> None:
     (school_class,) = await _given(uow, classes=1)
     anna, bo, untouched = a_student(), a_student(), a_student()
     await _given(uow, anna, bo, untouched)
@@ -171,7 +183,9 @@ async def test_enroll_adds_the_class_and_moves_updated_at(uow: SqlUnitOfWork) ->
     ]
 
 
-async def test_get_by_emails_returns_only_the_owners_matches(uow: SqlUnitOfWork) -> None:
+async def test_get_by_emails_returns_only_the_owners_matches(
+    uow: PostgreSQLClassRepositoryImpl,
+) -> None:
     anna = a_student(email="anna@example.com")
     await _given(uow, anna, a_student(OTHER_TEACHER, email="bo@example.com"))
     async with uow:
@@ -184,7 +198,9 @@ async def test_get_by_emails_returns_only_the_owners_matches(uow: SqlUnitOfWork)
     assert nothing == {}
 
 
-async def test_list_is_newest_first_with_total_and_offset_past_end(uow: SqlUnitOfWork) -> None:
+async def test_list_is_newest_first_with_total_and_offset_past_end(
+    uow: PostgreSQLClassRepositoryImpl,
+) -> None:
     same_time = [a_student(created_at=minutes(2)) for _ in range(3)]
     oldest, newest = a_student(created_at=minutes(0)), a_student(created_at=minutes(9))
     await _given(uow, *same_time, oldest, newest, a_student(OTHER_TEACHER))
@@ -202,7 +218,9 @@ async def test_list_is_newest_first_with_total_and_offset_past_end(uow: SqlUnitO
     assert pages[-1].items == []
 
 
-async def test_list_filters_by_class_and_never_returns_placeholders(uow: SqlUnitOfWork) -> None:
+async def test_list_filters_by_class_and_never_returns_placeholders(
+    uow: PostgreSQLClassRepositoryImpl,
+) -> None:
     school_class, other_class = await _given(uow, classes=2)
     member = a_student(class_ids=[school_class.id, other_class.id])
     await _given(uow, member, a_student(class_ids=[other_class.id]), a_placeholder(school_class.id))
@@ -238,7 +256,7 @@ async def test_list_filters_by_class_and_never_returns_placeholders(uow: SqlUnit
     ],
 )
 async def test_query_is_a_literal_case_insensitive_substring(
-    uow: SqlUnitOfWork, query: str, expected: set[str]
+    uow: PostgreSQLClassRepositoryImpl, query: str, expected: set[str]
 ) -> None:
     people = {
         "anna": a_student(first_name="Anna", last_name="Lindqvist", legal_full_name="Anna Maria"),
@@ -257,7 +275,9 @@ async def test_query_is_a_literal_case_insensitive_substring(
     assert page.total == len(expected)
 
 
-async def test_delete_removes_enrolments_and_detaches_associations(uow: SqlUnitOfWork) -> None:
+async def test_delete_removes_enrolments_and_detaches_associations(
+    uow: PostgreSQLClassRepositoryImpl,
+) -> None:
     (school_class,) = await _given(uow, classes=1)
     student = a_student(class_ids=[school_class.id])
     await _given(uow, student)
@@ -292,7 +312,7 @@ async def test_delete_removes_enrolments_and_detaches_associations(uow: SqlUnitO
     assert loaded.student_count == 0
 
 
-async def test_bulk_import_of_5000_students_is_fast(uow: SqlUnitOfWork) -> None:
+async def test_bulk_import_of_5000_students_is_fast(uow: PostgreSQLClassRepositoryImpl) -> None:
     (school_class,) = await _given(uow, classes=1)
     rows = [
         a_student(email=f"pupil{n}@example.com", class_ids=[school_class.id]) for n in range(5000)
@@ -312,7 +332,9 @@ async def test_bulk_import_of_5000_students_is_fast(uow: SqlUnitOfWork) -> None:
     assert elapsed < 5, f"5,000-row import took {elapsed:.2f}s"
 
 
-async def test_many_students_added_at_once_read_back_exactly(uow: SqlUnitOfWork) -> None:
+async def test_many_students_added_at_once_read_back_exactly(
+    uow: PostgreSQLClassRepositoryImpl,
+) -> None:
     first, second = await _given(uow, classes=2)
     memberships = ([], [first.id], [first.id, second.id])
     batch = [
@@ -352,7 +374,7 @@ def _probes_of(node: dict[str, Any], in_subplan: bool = False) -> list[bool]:
 
 
 async def test_class_filter_stays_a_primary_key_probe_whatever_the_statistics(
-    uow: SqlUnitOfWork,
+    uow: PostgreSQLClassRepositoryImpl,
 ) -> None:
     # Right after a bulk import the planner's row estimates are stale; a join planned on them
     # degenerated into a 5,000 x 5,000 nested loop. The filter must stay a per-row probe.

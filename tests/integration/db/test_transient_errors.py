@@ -6,15 +6,17 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from class_management_service.adapters.db.transient import is_transient
-from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
-from class_management_service.application.ports import ProcessedEvent
+from class_management_service.implementations.class_repository_postgres_impl import (
+    PostgreSQLClassRepositoryImpl,
+)
+from class_management_service.implementations.postgres.transient import is_transient
+from class_management_service.protocols import ProcessedEvent
 from tests.integration.db.builders import T0, a_class
 
 pytestmark = pytest.mark.integration
 
 
-async def _error_of(uow: SqlUnitOfWork, sql: str) -> DBAPIError:
+async def _error_of(uow: PostgreSQLClassRepositoryImpl, sql: str) -> DBAPIError:
     async with uow:
         with pytest.raises(DBAPIError) as caught:
             await uow.connection.execute(text(sql))
@@ -23,20 +25,20 @@ async def _error_of(uow: SqlUnitOfWork, sql: str) -> DBAPIError:
 
 @pytest.mark.parametrize(("sqlstate", "transient"), [("40001", True), ("40P01", True)])
 async def test_serialization_failures_and_deadlocks_are_transient(
-    uow: SqlUnitOfWork, sqlstate: str, transient: bool
+    uow: PostgreSQLClassRepositoryImpl, sqlstate: str, transient: bool
 ) -> None:
     sql = f"DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = '{sqlstate}'; END $$"
     assert is_transient(await _error_of(uow, sql)) is transient
 
 
-async def test_programming_errors_are_not_transient(uow: SqlUnitOfWork) -> None:
+async def test_programming_errors_are_not_transient(uow: PostgreSQLClassRepositoryImpl) -> None:
     assert not is_transient(await _error_of(uow, "SELECT 1/0"))
     assert not is_transient(await _error_of(uow, "SELECT * FROM no_such_table"))
     assert not is_transient(ValueError("bug"))
 
 
 async def test_concurrent_duplicate_keys_are_transient_but_other_violations_are_not(
-    uow: SqlUnitOfWork,
+    uow: PostgreSQLClassRepositoryImpl,
 ) -> None:
     school_class = a_class()
     async with uow:

@@ -287,6 +287,7 @@ async def test_non_object_json_rows_are_row_errors(api: Client) -> None:
     assert [e["row"] for e in details["errors"]] == [2, 3, 4, 5]
 
 
+@pytest.mark.performance
 @pytest.mark.parametrize("form", ["json", "csv"])
 async def test_5001_rows_is_too_many_rows(api: Client, engine: AsyncEngine, form: str) -> None:
     school_class = await create_class(api)
@@ -440,6 +441,7 @@ async def test_invalid_json_body(api: Client) -> None:
 # --- volume -------------------------------------------------------------------------------
 
 
+@pytest.mark.performance
 async def test_5000_rows_import_in_one_request(api: Client, engine: AsyncEngine) -> None:
     school_class = await create_class(api)
     class_id = school_class["id"]
@@ -483,6 +485,7 @@ async def test_5000_rows_import_in_one_request(api: Client, engine: AsyncEngine)
     assert len(roster["students"]) == 5000
 
 
+@pytest.mark.performance
 async def test_one_invalid_row_among_5000_changes_nothing(api: Client, engine: AsyncEngine) -> None:
     school_class = await create_class(api)
     payload = rows(5000)

@@ -22,7 +22,8 @@ from tests.integration.http.support import (
     validation_details,
 )
 
-pytestmark = pytest.mark.integration
+# Concurrency at volume: the seed's performance tests (concurrent teachers, bulk writers).
+pytestmark = [pytest.mark.integration, pytest.mark.performance]
 
 
 async def test_50_concurrent_creates_with_one_email_give_one_201_and_49_conflicts(

@@ -15,9 +15,11 @@ from quart.typing import TestClientProtocol as Client
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
 from class_management_service.app import create_app
 from class_management_service.di import make_container
+from class_management_service.implementations.class_repository_postgres_impl import (
+    PostgreSQLClassRepositoryImpl,
+)
 from tests.fixtures.http import make_test_settings
 from tests.integration.http.support import (
     TEACHER,
@@ -518,12 +520,12 @@ async def test_a_failure_after_the_outbox_insert_leaves_nothing(
 
     seen: list[int] = []
 
-    async def commit(self: SqlUnitOfWork) -> None:
+    async def commit(self: PostgreSQLClassRepositoryImpl) -> None:
         count = await self.connection.execute(text("SELECT count(*) FROM event_outbox"))
         seen.append(int(count.scalar_one()))
         raise RuntimeError("injected failure after the outbox insert")
 
-    monkeypatch.setattr(SqlUnitOfWork, "commit", commit)
+    monkeypatch.setattr(PostgreSQLClassRepositoryImpl, "commit", commit)
 
     writes = {
         "create class": api.post(

@@ -13,15 +13,17 @@ import pytest_asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from class_management_service.adapters.db.association_rows import association_from_row
-from class_management_service.adapters.db.orm import essay_student_associations, event_outbox
-from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
 from class_management_service.application.matching import MatchingRules
 from class_management_service.application.outbox_messages import NotificationPolicy, OutboxMessages
 from class_management_service.application.suggestions import StoreSuggestions
 from class_management_service.application.timeout_monitor import TimeoutMonitor
 from class_management_service.domain.associations import EssayAssociation
 from class_management_service.entrypoints.suggestion_handler import SuggestionRecordHandler
+from class_management_service.implementations.class_repository_postgres_impl import (
+    PostgreSQLClassRepositoryImpl,
+)
+from class_management_service.implementations.postgres.association_rows import association_from_row
+from class_management_service.models_db import essay_student_associations, event_outbox
 from huleedu_service_libs.clock import FixedClock
 from tests.fixtures.suggestions import envelope, essay, record, suggestion
 from tests.integration.db.builders import TEACHER, a_class, a_student
@@ -73,7 +75,7 @@ def clock() -> FixedClock:
 @pytest.fixture
 def handler(clean_database: AsyncEngine, clock: FixedClock) -> SuggestionRecordHandler:
     return SuggestionRecordHandler(
-        StoreSuggestions(SqlUnitOfWork(clean_database), clock, MESSAGES, RULES)
+        StoreSuggestions(PostgreSQLClassRepositoryImpl(clean_database), clock, MESSAGES, RULES)
     )
 
 
@@ -84,12 +86,14 @@ def make_monitor(
     """A monitor with its own unit of work (one per replica) and the given clock."""
 
     def make(clock: FixedClock) -> TimeoutMonitor:
-        return TimeoutMonitor(SqlUnitOfWork(engine), clock, MESSAGES, RULES, interval_seconds=3600)
+        return TimeoutMonitor(
+            PostgreSQLClassRepositoryImpl(engine), clock, MESSAGES, RULES, interval_seconds=3600
+        )
 
     return make
 
 
-async def seed_roster(uow: SqlUnitOfWork, owner: str = TEACHER) -> Roster:
+async def seed_roster(uow: PostgreSQLClassRepositoryImpl, owner: str = TEACHER) -> Roster:
     school_class = a_class(owner)
     people = [
         a_student(owner, first_name=first, last_name=last, class_ids=[school_class.id])
@@ -103,7 +107,7 @@ async def seed_roster(uow: SqlUnitOfWork, owner: str = TEACHER) -> Roster:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def roster(uow: SqlUnitOfWork) -> Roster:
+async def roster(uow: PostgreSQLClassRepositoryImpl) -> Roster:
     return await seed_roster(uow)
 
 
@@ -114,14 +118,14 @@ async def batch(handler: SuggestionRecordHandler, roster: Roster) -> Batch:
     return stored
 
 
-async def stored_rows(uow: SqlUnitOfWork) -> dict[UUID, EssayAssociation]:
+async def stored_rows(uow: PostgreSQLClassRepositoryImpl) -> dict[UUID, EssayAssociation]:
     """Committed associations keyed by essay id."""
     async with uow:
         result = await uow.connection.execute(select(essay_student_associations))
         return {row.essay_id: row for row in map(association_from_row, result)}
 
 
-async def outbox_data(uow: SqlUnitOfWork, event_type: str) -> list[dict[str, Any]]:
+async def outbox_data(uow: PostgreSQLClassRepositoryImpl, event_type: str) -> list[dict[str, Any]]:
     """``event_data`` of committed outbox rows of one type, in write order."""
     async with uow:
         result = await uow.connection.execute(

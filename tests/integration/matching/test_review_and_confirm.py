@@ -9,9 +9,11 @@ from uuid import uuid4
 import pytest
 from quart.typing import TestClientProtocol as Client
 
-from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
 from class_management_service.application.timeout_monitor import TimeoutMonitor
 from class_management_service.domain.associations import ValidationStatus
+from class_management_service.implementations.class_repository_postgres_impl import (
+    PostgreSQLClassRepositoryImpl,
+)
 from common_core.enums import ValidationMethod
 from common_core.timeutil import parse_iso
 from huleedu_service_libs.clock import FixedClock
@@ -103,7 +105,7 @@ async def test_review_of_foreign_unknown_or_malformed_batch(api: Client, batch: 
 
 async def test_confirm_twice_emits_one_event_and_the_monitor_leaves_decisions_alone(
     api: Client,
-    uow: SqlUnitOfWork,
+    uow: PostgreSQLClassRepositoryImpl,
     roster: Roster,
     batch: Batch,
     clock: FixedClock,
@@ -166,7 +168,7 @@ async def test_confirm_twice_emits_one_event_and_the_monitor_leaves_decisions_al
 
 
 async def test_confirm_reports_unknown_references_then_missing_targets(
-    api: Client, uow: SqlUnitOfWork, roster: Roster, batch: Batch
+    api: Client, uow: PostgreSQLClassRepositoryImpl, roster: Roster, batch: Batch
 ) -> None:
     stray_essay, stray_student = uuid4(), uuid4()
     unknown = await api.post(
@@ -242,7 +244,7 @@ async def test_confirm_checks_body_before_the_batch_and_the_batch_before_referen
 
 
 async def test_deleting_a_student_nulls_its_references_and_class_delete_removes_rows(
-    api: Client, uow: SqlUnitOfWork, roster: Roster, batch: Batch
+    api: Client, uow: PostgreSQLClassRepositoryImpl, roster: Roster, batch: Batch
 ) -> None:
     deleted = await api.delete(f"/v1/classes/students/{roster.anna}", headers=CALLER)
     assert deleted.status_code == 200

@@ -11,12 +11,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from class_management_service.adapters.db.orm import processed_events
-from class_management_service.adapters.db.transient import is_transient
-from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
 from class_management_service.application.suggestions import StoreSuggestions
 from class_management_service.domain.associations import ValidationStatus
 from class_management_service.entrypoints.suggestion_handler import SuggestionRecordHandler
+from class_management_service.implementations.class_repository_postgres_impl import (
+    PostgreSQLClassRepositoryImpl,
+)
+from class_management_service.implementations.postgres.transient import is_transient
+from class_management_service.models_db import processed_events
 from common_core.topics import BATCH_AUTHOR_MATCHES_SUGGESTED_TOPIC
 from huleedu_service_libs.clock import FixedClock
 from huleedu_service_libs.kafka.handling import HandlingResult, PoisonMessage
@@ -36,7 +38,7 @@ pytestmark = pytest.mark.integration
 SUGGESTED = "student_matches_suggested"
 
 
-async def _inbox_count(uow: SqlUnitOfWork) -> int:
+async def _inbox_count(uow: PostgreSQLClassRepositoryImpl) -> int:
     async with uow:
         return (
             await uow.connection.execute(select(func.count()).select_from(processed_events))
@@ -44,7 +46,10 @@ async def _inbox_count(uow: SqlUnitOfWork) -> int:
 
 
 async def test_event_is_stored_with_every_column_and_one_notification(
-    handler: SuggestionRecordHandler, uow: SqlUnitOfWork, roster: Roster, clock: FixedClock
+    handler: SuggestionRecordHandler,
+    uow: PostgreSQLClassRepositoryImpl,
+    roster: Roster,
+    clock: FixedClock,
 ) -> None:
     batch = new_batch()
     event_id = uuid4()
@@ -85,7 +90,7 @@ async def test_event_is_stored_with_every_column_and_one_notification(
 
 
 async def test_same_record_twice_adds_no_row_and_no_notification(
-    handler: SuggestionRecordHandler, uow: SqlUnitOfWork, roster: Roster
+    handler: SuggestionRecordHandler, uow: PostgreSQLClassRepositoryImpl, roster: Roster
 ) -> None:
     batch = new_batch()
     value = batch.value(roster)
@@ -99,7 +104,7 @@ async def test_same_record_twice_adds_no_row_and_no_notification(
 
 
 async def test_republished_essays_under_a_new_event_id_add_nothing(
-    handler: SuggestionRecordHandler, uow: SqlUnitOfWork, roster: Roster
+    handler: SuggestionRecordHandler, uow: PostgreSQLClassRepositoryImpl, roster: Roster
 ) -> None:
     batch = new_batch()
     await handler(record(batch.value(roster)))
@@ -114,7 +119,7 @@ async def test_republished_essays_under_a_new_event_id_add_nothing(
 
 async def test_concurrent_delivery_of_one_event_is_stored_once(
     engine: AsyncEngine,
-    uow: SqlUnitOfWork,
+    uow: PostgreSQLClassRepositoryImpl,
     roster: Roster,
     clock: FixedClock,
 ) -> None:
@@ -122,7 +127,9 @@ async def test_concurrent_delivery_of_one_event_is_stored_once(
     # for the first transaction and then reports the duplicate.
     value = new_batch().value(roster)
     handlers = [
-        SuggestionRecordHandler(StoreSuggestions(SqlUnitOfWork(engine), clock, MESSAGES, RULES))
+        SuggestionRecordHandler(
+            StoreSuggestions(PostgreSQLClassRepositoryImpl(engine), clock, MESSAGES, RULES)
+        )
         for _ in range(2)
     ]
     results = await asyncio.gather(*(handle(record(value)) for handle in handlers))
@@ -134,14 +141,16 @@ async def test_concurrent_delivery_of_one_event_is_stored_once(
 
 async def test_concurrent_events_for_one_essay_fail_transiently_then_skip(
     engine: AsyncEngine,
-    uow: SqlUnitOfWork,
+    uow: PostgreSQLClassRepositoryImpl,
     roster: Roster,
     clock: FixedClock,
 ) -> None:
     batch = new_batch()
     first, second = batch.value(roster), batch.value(roster)
     handlers = [
-        SuggestionRecordHandler(StoreSuggestions(SqlUnitOfWork(engine), clock, MESSAGES, RULES))
+        SuggestionRecordHandler(
+            StoreSuggestions(PostgreSQLClassRepositoryImpl(engine), clock, MESSAGES, RULES)
+        )
         for _ in range(2)
     ]
     outcomes = await asyncio.gather(
@@ -159,7 +168,7 @@ async def test_concurrent_events_for_one_essay_fail_transiently_then_skip(
 
 
 async def test_unknown_class_is_poison_and_leaves_nothing(
-    handler: SuggestionRecordHandler, uow: SqlUnitOfWork
+    handler: SuggestionRecordHandler, uow: PostgreSQLClassRepositoryImpl
 ) -> None:
     value = envelope(batch_id=uuid4(), class_id=uuid4(), essays=[essay()])
     with pytest.raises(PoisonMessage) as caught:
@@ -170,7 +179,7 @@ async def test_unknown_class_is_poison_and_leaves_nothing(
 
 
 async def test_batch_under_another_class_is_poison(
-    handler: SuggestionRecordHandler, uow: SqlUnitOfWork, roster: Roster
+    handler: SuggestionRecordHandler, uow: PostgreSQLClassRepositoryImpl, roster: Roster
 ) -> None:
     other = a_class()
     async with uow:
@@ -190,7 +199,10 @@ async def test_batch_under_another_class_is_poison(
 
 
 async def test_a_later_event_for_the_batch_adds_its_new_essays(
-    handler: SuggestionRecordHandler, uow: SqlUnitOfWork, roster: Roster, clock: FixedClock
+    handler: SuggestionRecordHandler,
+    uow: PostgreSQLClassRepositoryImpl,
+    roster: Roster,
+    clock: FixedClock,
 ) -> None:
     batch = new_batch()
     await handler(record(batch.value(roster)))
@@ -207,7 +219,7 @@ async def test_a_later_event_for_the_batch_adds_its_new_essays(
 
 
 async def test_nul_characters_in_producer_text_do_not_fail_the_event(
-    handler: SuggestionRecordHandler, uow: SqlUnitOfWork, roster: Roster
+    handler: SuggestionRecordHandler, uow: PostgreSQLClassRepositoryImpl, roster: Roster
 ) -> None:
     # PostgreSQL text cannot store U+0000; reasons travel as JSON (escaped), the hint is cleaned.
     named, unnamed = uuid4(), uuid4()

@@ -13,13 +13,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from class_management_service.adapters.db.orm import students
-from class_management_service.adapters.db.unit_of_work import SqlUnitOfWork
 from class_management_service.application.classes import ClassUseCases
 from class_management_service.application.context import Actor
 from class_management_service.application.timeout_monitor import TimeoutMonitor
 from class_management_service.domain.associations import ValidationStatus
 from class_management_service.entrypoints.suggestion_handler import SuggestionRecordHandler
+from class_management_service.implementations.class_repository_postgres_impl import (
+    PostgreSQLClassRepositoryImpl,
+)
+from class_management_service.models_db import students
 from common_core.enums import ValidationMethod
 from common_core.topics import SYSTEM_TIMEOUT
 from huleedu_service_libs.clock import FixedClock
@@ -44,7 +46,7 @@ def later(clock: FixedClock, hours: float = 25) -> FixedClock:
     return FixedClock(clock.now() + timedelta(hours=hours))
 
 
-async def _placeholders(uow: SqlUnitOfWork) -> dict[str, list[UUID]]:
+async def _placeholders(uow: PostgreSQLClassRepositoryImpl) -> dict[str, list[UUID]]:
     """Placeholder ids by e-mail (one e-mail per class)."""
     async with uow:
         result = await uow.connection.execute(
@@ -60,7 +62,7 @@ async def _placeholders(uow: SqlUnitOfWork) -> dict[str, list[UUID]]:
 
 async def test_due_rows_are_decided_by_threshold_with_one_unknown_student_and_event_per_batch(
     handler: SuggestionRecordHandler,
-    uow: SqlUnitOfWork,
+    uow: PostgreSQLClassRepositoryImpl,
     roster: Roster,
     clock: FixedClock,
     make_monitor: MonitorFactory,
@@ -141,7 +143,7 @@ async def test_due_rows_are_decided_by_threshold_with_one_unknown_student_and_ev
 
 async def test_row_locked_by_a_confirmation_in_progress_is_skipped(
     handler: SuggestionRecordHandler,
-    uow: SqlUnitOfWork,
+    uow: PostgreSQLClassRepositoryImpl,
     roster: Roster,
     clock: FixedClock,
     make_monitor: MonitorFactory,
@@ -149,7 +151,7 @@ async def test_row_locked_by_a_confirmation_in_progress_is_skipped(
 ) -> None:
     batch = new_batch()
     await handler(record(batch.value(roster)))
-    holder = SqlUnitOfWork(engine)
+    holder = PostgreSQLClassRepositoryImpl(engine)
     async with holder:
         # A teacher's confirmation holding every row of the batch.
         await holder.associations.lock_batch(batch.batch_id)
@@ -161,7 +163,7 @@ async def test_row_locked_by_a_confirmation_in_progress_is_skipped(
 
 async def test_two_monitors_at_once_decide_each_row_once_with_one_unknown_per_class(
     handler: SuggestionRecordHandler,
-    uow: SqlUnitOfWork,
+    uow: PostgreSQLClassRepositoryImpl,
     roster: Roster,
     clock: FixedClock,
     make_monitor: MonitorFactory,
@@ -197,14 +199,14 @@ async def test_two_monitors_at_once_decide_each_row_once_with_one_unknown_per_cl
 
 async def test_class_delete_racing_the_monitor_neither_fails_nor_deadlocks(
     handler: SuggestionRecordHandler,
-    uow: SqlUnitOfWork,
+    uow: PostgreSQLClassRepositoryImpl,
     clock: FixedClock,
     make_monitor: MonitorFactory,
     engine: AsyncEngine,
 ) -> None:
     def deleting(class_id: UUID) -> Coroutine[Any, Any, None]:
         # Each teacher request has its own unit of work.
-        use_cases = ClassUseCases(SqlUnitOfWork(engine), clock, MESSAGES)
+        use_cases = ClassUseCases(PostgreSQLClassRepositoryImpl(engine), clock, MESSAGES)
         return use_cases.delete(owner, class_id)
 
     owner = Actor(teacher_id=TEACHER, correlation_id=uuid4())

@@ -7,13 +7,15 @@ from uuid import uuid4
 
 import pytest
 
-from class_management_service.adapters.memory.store import InMemoryStore
-from class_management_service.adapters.memory.unit_of_work import InMemoryUnitOfWork
 from class_management_service.application.bulk_import import BulkImport
 from class_management_service.application.classes import ClassUseCases
 from class_management_service.application.context import Actor
 from class_management_service.application.outbox_messages import NotificationPolicy, OutboxMessages
 from class_management_service.application.students import StudentUseCases
+from class_management_service.implementations.class_repository_mock_impl import (
+    MockClassRepositoryImpl,
+)
+from class_management_service.implementations.memory.store import InMemoryStore
 from huleedu_service_libs.clock import FixedClock
 
 
@@ -33,24 +35,26 @@ def messages() -> OutboxMessages:
 
 
 @pytest.fixture
-def uow(store: InMemoryStore, clock: FixedClock) -> InMemoryUnitOfWork:
-    return InMemoryUnitOfWork(store, clock)
+def uow(store: InMemoryStore, clock: FixedClock) -> MockClassRepositoryImpl:
+    return MockClassRepositoryImpl(store, clock)
 
 
 @pytest.fixture
-def classes(uow: InMemoryUnitOfWork, clock: FixedClock, messages: OutboxMessages) -> ClassUseCases:
+def classes(
+    uow: MockClassRepositoryImpl, clock: FixedClock, messages: OutboxMessages
+) -> ClassUseCases:
     return ClassUseCases(uow, clock, messages)
 
 
 @pytest.fixture
 def students(
-    uow: InMemoryUnitOfWork, clock: FixedClock, messages: OutboxMessages
+    uow: MockClassRepositoryImpl, clock: FixedClock, messages: OutboxMessages
 ) -> StudentUseCases:
     return StudentUseCases(uow, clock, messages)
 
 
 @pytest.fixture
-def bulk(uow: InMemoryUnitOfWork, clock: FixedClock, messages: OutboxMessages) -> BulkImport:
+def bulk(uow: MockClassRepositoryImpl, clock: FixedClock, messages: OutboxMessages) -> BulkImport:
     return BulkImport(uow, clock, messages)
 
 

@@ -6,13 +6,13 @@ from uuid import uuid4
 
 import pytest
 
-from class_management_service.adapters.memory.store import InMemoryStore
 from class_management_service.application.bulk_import import BulkImport, ImportRow
 from class_management_service.application.classes import ClassUseCases
 from class_management_service.application.context import Actor
 from class_management_service.application.students import PersonName, StudentUseCases
+from class_management_service.implementations.memory.store import InMemoryStore
 from common_core.courses import course_by_code
-from huleedu_service_libs.errors import HuleEduError
+from huleedu_service_libs.error_handling import HuleEduError
 
 
 async def test_import_creates_enrols_and_recognises_existing_students(

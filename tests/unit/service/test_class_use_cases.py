@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from class_management_service.adapters.memory.store import InMemoryStore
 from class_management_service.application.classes import ClassUseCases
 from class_management_service.application.context import Actor
+from class_management_service.implementations.memory.store import InMemoryStore
 from common_core.courses import course_by_code
 from huleedu_service_libs.clock import FixedClock
-from huleedu_service_libs.errors import HuleEduError
+from huleedu_service_libs.error_handling import HuleEduError
 
 
 def outbox_types(store: InMemoryStore) -> list[tuple[str, str]]:

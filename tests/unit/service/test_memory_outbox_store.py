@@ -9,11 +9,13 @@ from uuid import uuid4
 
 import pytest
 
-from class_management_service.adapters.memory.associations import INBOX
-from class_management_service.adapters.memory.outbox_store import InMemoryOutboxStore
-from class_management_service.adapters.memory.store import InMemoryStore, OutboxRow
-from class_management_service.adapters.memory.unit_of_work import InMemoryUnitOfWork
-from class_management_service.application.ports import ProcessedEvent
+from class_management_service.implementations.class_repository_mock_impl import (
+    MockClassRepositoryImpl,
+)
+from class_management_service.implementations.memory.associations import INBOX
+from class_management_service.implementations.memory.outbox_store import InMemoryOutboxStore
+from class_management_service.implementations.memory.store import InMemoryStore, OutboxRow
+from class_management_service.protocols import ProcessedEvent
 from huleedu_service_libs.clock import FixedClock
 from huleedu_service_libs.outbox.message import Destination, OutboxMessage
 
@@ -43,12 +45,12 @@ def rows(store: InMemoryStore) -> list[OutboxRow]:
 
 
 @pytest.fixture
-def write(uow: InMemoryUnitOfWork, store: InMemoryStore) -> Writer:
+def write(uow: MockClassRepositoryImpl, store: InMemoryStore) -> Writer:
     """Rows through the service's own writer, as the use cases write them; their seqs."""
 
     async def write(*messages: OutboxMessage) -> list[int]:
         async with uow:
-            await uow.outbox.add(list(messages))
+            await uow.events.publish(list(messages))
             await uow.commit()
         return [row.seq for row in rows(store)][-len(messages) :]
 
@@ -192,7 +194,7 @@ def inbox_row(processed_at: datetime) -> ProcessedEvent:
 async def test_housekeeping_deletes_only_old_published_and_processed_rows(
     outbox: InMemoryOutboxStore,
     write: Writer,
-    uow: InMemoryUnitOfWork,
+    uow: MockClassRepositoryImpl,
     store: InMemoryStore,
     clock: FixedClock,
 ) -> None:

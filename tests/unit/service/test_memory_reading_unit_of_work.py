@@ -8,11 +8,13 @@ from uuid import uuid4
 
 import pytest
 
-from class_management_service.adapters.memory.store import InMemoryStore
-from class_management_service.adapters.memory.unit_of_work import InMemoryUnitOfWork
 from class_management_service.application.classes import ClassUseCases
 from class_management_service.application.context import Actor
 from class_management_service.domain.models import SchoolClass
+from class_management_service.implementations.class_repository_mock_impl import (
+    MockClassRepositoryImpl,
+)
+from class_management_service.implementations.memory.store import InMemoryStore
 from common_core.courses import course_by_code
 from huleedu_service_libs.clock import FixedClock
 
@@ -31,7 +33,7 @@ def a_class(name: str = "9B", owner_id: str = "teacher-a") -> SchoolClass:
 
 
 async def test_a_reading_unit_cannot_commit_and_keeps_nothing(
-    uow: InMemoryUnitOfWork, store: InMemoryStore
+    uow: MockClassRepositoryImpl, store: InMemoryStore
 ) -> None:
     async with uow.reading() as reading:
         await reading.classes.add(a_class())
@@ -41,7 +43,7 @@ async def test_a_reading_unit_cannot_commit_and_keeps_nothing(
 
 
 async def test_a_reading_unit_sees_commits_and_does_not_wait_for_an_open_transaction(
-    uow: InMemoryUnitOfWork, store: InMemoryStore, clock: FixedClock
+    uow: MockClassRepositoryImpl, store: InMemoryStore, clock: FixedClock
 ) -> None:
     committed = a_class()
     async with uow:
@@ -49,7 +51,7 @@ async def test_a_reading_unit_sees_commits_and_does_not_wait_for_an_open_transac
         await uow.commit()
         await uow.classes.add(a_class(name="not committed yet"))
 
-        reader = InMemoryUnitOfWork(store, clock)
+        reader = MockClassRepositoryImpl(store, clock)
         async with asyncio.timeout(1), reader.reading() as reading:
             page = await reading.classes.list_page(committed.owner_id, limit=10, offset=0)
     assert [school_class.id for school_class in page.items] == [committed.id]
@@ -59,7 +61,7 @@ async def test_read_use_cases_do_not_wait_for_a_writer(
     classes: ClassUseCases, store: InMemoryStore, clock: FixedClock, teacher: Actor
 ) -> None:
     created = await classes.create(teacher, "9B", course_by_code("SV1"))
-    async with InMemoryUnitOfWork(store, clock):
+    async with MockClassRepositoryImpl(store, clock):
         async with asyncio.timeout(1):
             found = await classes.get(teacher, created.id)
             page = await classes.list_page(teacher, limit=10, offset=0)
@@ -67,7 +69,7 @@ async def test_read_use_cases_do_not_wait_for_a_writer(
     assert page.total == 1
 
 
-async def test_a_unit_of_work_cannot_be_read_while_it_is_open(uow: InMemoryUnitOfWork) -> None:
+async def test_a_unit_of_work_cannot_be_read_while_it_is_open(uow: MockClassRepositoryImpl) -> None:
     async with uow:
         with pytest.raises(RuntimeError, match="already open"):
             async with uow.reading():

@@ -7,7 +7,6 @@ from uuid import uuid4
 
 import pytest
 
-from class_management_service.adapters.memory.store import InMemoryStore
 from class_management_service.application.classes import ClassUseCases
 from class_management_service.application.context import Actor
 from class_management_service.application.students import (
@@ -15,9 +14,10 @@ from class_management_service.application.students import (
     StudentChanges,
     StudentUseCases,
 )
+from class_management_service.implementations.memory.store import InMemoryStore
 from common_core.courses import course_by_code
 from huleedu_service_libs.clock import FixedClock
-from huleedu_service_libs.errors import HuleEduError
+from huleedu_service_libs.error_handling import HuleEduError
 
 
 async def test_create_student_enrols_and_notifies_per_class(

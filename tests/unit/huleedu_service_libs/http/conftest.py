@@ -13,7 +13,7 @@ from quart.typing import TestClientProtocol as Client
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from huleedu_service_libs.errors import not_found
+from huleedu_service_libs.error_handling import not_found
 from huleedu_service_libs.http import (
     CanonicalUUID,
     HuleEduApp,

@@ -6,7 +6,7 @@ import pytest
 from quart import request
 from quart.typing import TestClientProtocol as Client
 
-from huleedu_service_libs.errors import HuleEduError
+from huleedu_service_libs.error_handling import HuleEduError
 from huleedu_service_libs.http import (
     HuleEduApp,
     has_service_credentials,
@@ -27,7 +27,7 @@ async def _reason_for_teacher(app: HuleEduApp, headers: dict[str, str]) -> str |
 
 def _auth_reason(error: HuleEduError) -> str | None:
     """The reason of a 401 AUTHENTICATION_ERROR (anything else fails the test)."""
-    assert (error.status_code, error.code) == (401, "AUTHENTICATION_ERROR")
+    assert (error.status_code, error.error_code) == (401, "AUTHENTICATION_ERROR")
     return error.reason
 
 

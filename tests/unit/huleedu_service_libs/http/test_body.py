@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from quart.typing import TestClientProtocol as Client
 
-from huleedu_service_libs.errors import HuleEduError
+from huleedu_service_libs.error_handling import HuleEduError
 from huleedu_service_libs.http import HuleEduApp, decode_json, parse_model
 from huleedu_service_libs.http.body import MAX_BODY_BYTES
 from tests.unit.huleedu_service_libs.http.conftest import (

@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.routing import Map, MapAdapter, Rule
 
-from huleedu_service_libs.errors import HuleEduError
+from huleedu_service_libs.error_handling import HuleEduError
 from huleedu_service_libs.http import ClassIdConverter, parse_pagination, parse_uuid
 from tests.unit.huleedu_service_libs.http.conftest import CLASS_ID, TEACHER, error_of
 

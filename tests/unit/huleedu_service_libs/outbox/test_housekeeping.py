@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from class_management_service.adapters.memory.outbox_store import InMemoryOutboxStore
-from class_management_service.adapters.memory.store import InMemoryStore
-from class_management_service.adapters.memory.unit_of_work import InMemoryUnitOfWork
+from class_management_service.implementations.class_repository_mock_impl import (
+    MockClassRepositoryImpl,
+)
+from class_management_service.implementations.memory.outbox_store import InMemoryOutboxStore
+from class_management_service.implementations.memory.store import InMemoryStore
 from huleedu_service_libs.clock import FixedClock
 from huleedu_service_libs.outbox.housekeeping import Housekeeper
 from huleedu_service_libs.outbox.message import OutboxMessage
@@ -18,8 +20,8 @@ TOPIC = "huleedu.class.created.v1"
 async def test_published_rows_go_after_the_retention_period_and_others_stay() -> None:
     clock = FixedClock(datetime(2026, 11, 26, 12, tzinfo=UTC))
     store = InMemoryStore()
-    async with InMemoryUnitOfWork(store, clock) as uow:
-        await uow.outbox.add(
+    async with MockClassRepositoryImpl(store, clock) as uow:
+        await uow.events.publish(
             [OutboxMessage("kafka", "class", k, TOPIC, TOPIC, k, {}) for k in ("a", "b", "c")]
         )
         await uow.commit()

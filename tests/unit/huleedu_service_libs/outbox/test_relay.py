@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 import pytest
 from prometheus_client import CollectorRegistry
 
-from class_management_service.adapters.memory.outbox_store import InMemoryOutboxStore
-from class_management_service.adapters.memory.store import InMemoryStore, OutboxRow
-from class_management_service.adapters.memory.unit_of_work import InMemoryUnitOfWork
+from class_management_service.implementations.class_repository_mock_impl import (
+    MockClassRepositoryImpl,
+)
+from class_management_service.implementations.memory.outbox_store import InMemoryOutboxStore
+from class_management_service.implementations.memory.store import InMemoryStore, OutboxRow
 from huleedu_service_libs.clock import SystemClock
 from huleedu_service_libs.outbox.message import OutboxMessage
 from huleedu_service_libs.outbox.metrics import OutboxMetrics
@@ -129,8 +131,8 @@ def relay_on(
 
 async def write(store: InMemoryStore, *names: str) -> None:
     """Rows named ``<key><n>``, e.g. ``a1``; the key is the first letter."""
-    async with InMemoryUnitOfWork(store, SystemClock()) as uow:
-        await uow.outbox.add(
+    async with MockClassRepositoryImpl(store, SystemClock()) as uow:
+        await uow.events.publish(
             [
                 OutboxMessage("kafka", "class", name[0], TOPIC, TOPIC, name[0], {"name": name})
                 for name in names

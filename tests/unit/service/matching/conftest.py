@@ -9,8 +9,6 @@ from uuid import UUID, uuid4
 import pytest
 from prometheus_client import CollectorRegistry
 
-from class_management_service.adapters.memory.store import InMemoryStore
-from class_management_service.adapters.memory.unit_of_work import InMemoryUnitOfWork
 from class_management_service.application.batch_associations import (
     AssociationLookups,
     ReviewBatch,
@@ -25,6 +23,10 @@ from class_management_service.application.suggestions import StoreSuggestions
 from class_management_service.application.timeout_monitor import TimeoutMonitor
 from class_management_service.domain.associations import EssayAssociation
 from class_management_service.entrypoints.suggestion_handler import SuggestionRecordHandler
+from class_management_service.implementations.class_repository_mock_impl import (
+    MockClassRepositoryImpl,
+)
+from class_management_service.implementations.memory.store import InMemoryStore
 from class_management_service.metrics import ServiceMetrics
 from common_core.courses import course_by_code
 from huleedu_service_libs.clock import FixedClock
@@ -56,31 +58,34 @@ def metrics(registry: CollectorRegistry) -> ServiceMetrics:
 
 @pytest.fixture
 def handler(
-    uow: InMemoryUnitOfWork, clock: FixedClock, messages: OutboxMessages, rules: MatchingRules
+    uow: MockClassRepositoryImpl, clock: FixedClock, messages: OutboxMessages, rules: MatchingRules
 ) -> SuggestionRecordHandler:
     return SuggestionRecordHandler(StoreSuggestions(uow, clock, messages, rules))
 
 
 @pytest.fixture
 def confirm(
-    uow: InMemoryUnitOfWork, clock: FixedClock, messages: OutboxMessages, metrics: ServiceMetrics
+    uow: MockClassRepositoryImpl,
+    clock: FixedClock,
+    messages: OutboxMessages,
+    metrics: ServiceMetrics,
 ) -> ConfirmAssociations:
     return ConfirmAssociations(uow, clock, messages, metrics)
 
 
 @pytest.fixture
-def review(uow: InMemoryUnitOfWork) -> ReviewBatch:
+def review(uow: MockClassRepositoryImpl) -> ReviewBatch:
     return ReviewBatch(uow)
 
 
 @pytest.fixture
-def lookups(uow: InMemoryUnitOfWork) -> AssociationLookups:
+def lookups(uow: MockClassRepositoryImpl) -> AssociationLookups:
     return AssociationLookups(uow)
 
 
 @pytest.fixture
 def monitor(
-    uow: InMemoryUnitOfWork,
+    uow: MockClassRepositoryImpl,
     clock: FixedClock,
     messages: OutboxMessages,
     rules: MatchingRules,

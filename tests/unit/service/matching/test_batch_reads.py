@@ -7,7 +7,6 @@ from uuid import uuid4
 
 import pytest
 
-from class_management_service.adapters.memory.store import InMemoryStore
 from class_management_service.application.batch_associations import (
     AssociationLookups,
     ReviewBatch,
@@ -18,8 +17,9 @@ from class_management_service.application.context import Actor
 from class_management_service.application.students import StudentUseCases
 from class_management_service.domain.associations import StudentName, ValidationStatus
 from class_management_service.entrypoints.suggestion_handler import SuggestionRecordHandler
+from class_management_service.implementations.memory.store import InMemoryStore
 from huleedu_service_libs.clock import FixedClock
-from huleedu_service_libs.errors import HuleEduError
+from huleedu_service_libs.error_handling import HuleEduError
 from tests.fixtures.suggestions import envelope, essay, record
 from tests.unit.service.matching.conftest import Batch, Roster, associations
 

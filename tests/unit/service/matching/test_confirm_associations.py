@@ -8,16 +8,16 @@ from uuid import uuid4
 import pytest
 from prometheus_client import CollectorRegistry
 
-from class_management_service.adapters.memory.store import InMemoryStore
 from class_management_service.application.classes import ClassUseCases
 from class_management_service.application.confirmations import ConfirmAssociations, ConfirmItem
 from class_management_service.application.context import Actor
 from class_management_service.application.students import PersonName, StudentUseCases
 from class_management_service.domain.associations import ValidationStatus
+from class_management_service.implementations.memory.store import InMemoryStore
 from common_core.courses import course_by_code
 from common_core.enums import ValidationMethod
 from huleedu_service_libs.clock import FixedClock
-from huleedu_service_libs.errors import HuleEduError
+from huleedu_service_libs.error_handling import HuleEduError
 from tests.unit.service.matching.conftest import (
     Batch,
     Roster,

@@ -7,11 +7,11 @@ from uuid import uuid4
 
 import pytest
 
-from class_management_service.adapters.memory.store import InMemoryStore
 from class_management_service.application.classes import ClassUseCases
 from class_management_service.application.context import Actor
 from class_management_service.domain.associations import ValidationStatus
 from class_management_service.entrypoints.suggestion_handler import SuggestionRecordHandler
+from class_management_service.implementations.memory.store import InMemoryStore
 from common_core.courses import course_by_code
 from huleedu_service_libs.clock import FixedClock
 from huleedu_service_libs.kafka.handling import HandlingResult, PoisonMessage

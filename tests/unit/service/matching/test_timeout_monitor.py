@@ -9,8 +9,6 @@ from uuid import UUID, uuid4
 import pytest
 from prometheus_client import CollectorRegistry
 
-from class_management_service.adapters.memory.repositories import InMemoryClassRepository
-from class_management_service.adapters.memory.store import InMemoryStore
 from class_management_service.application.classes import ClassUseCases
 from class_management_service.application.confirmations import ConfirmAssociations, ConfirmItem
 from class_management_service.application.context import Actor
@@ -18,6 +16,8 @@ from class_management_service.application.students import StudentUseCases
 from class_management_service.application.timeout_monitor import TimeoutMonitor
 from class_management_service.domain.associations import ValidationStatus
 from class_management_service.entrypoints.suggestion_handler import SuggestionRecordHandler
+from class_management_service.implementations.memory.repositories import InMemoryClasses
+from class_management_service.implementations.memory.store import InMemoryStore
 from common_core.courses import course_by_code
 from common_core.enums import ValidationMethod
 from common_core.topics import SYSTEM_TIMEOUT
@@ -197,14 +197,14 @@ async def test_a_failing_batch_rolls_back_alone_and_is_retried_next_cycle(
     value = envelope(batch_id=uuid4(), class_id=broken_class.id, essays=[essay(broken_essay)])
     await handler(record(value))
     clock.advance(timedelta(hours=25))
-    original = InMemoryClassRepository.unknown_student
+    original = InMemoryClasses.unknown_student
 
-    async def failing(self: InMemoryClassRepository, class_id: UUID, now: object) -> UUID:
+    async def failing(self: InMemoryClasses, class_id: UUID, now: object) -> UUID:
         if class_id == broken_class.id:
             raise RuntimeError("boom")
         return await original(self, class_id, now)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(InMemoryClassRepository, "unknown_student", failing)
+    monkeypatch.setattr(InMemoryClasses, "unknown_student", failing)
 
     report = await monitor.run_cycle()
 

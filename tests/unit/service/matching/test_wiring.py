@@ -15,11 +15,11 @@ from pydantic import SecretStr
 from quart.typing import TestClientProtocol as Client
 
 from class_management_service.app import create_app
-from class_management_service.application.ports import Clock
 from class_management_service.application.timeout_monitor import TimeoutMonitor
 from class_management_service.di import make_container
 from class_management_service.entrypoints.suggestion_handler import SuggestionRecordHandler
 from class_management_service.entrypoints.timeout_monitor import timeout_monitor_loop
+from class_management_service.protocols import ClockProtocol
 from huleedu_service_libs.clock import FixedClock
 from huleedu_service_libs.kafka.handling import HandlingResult
 from tests.fixtures.http import make_test_settings
@@ -36,7 +36,7 @@ class FixedClockProvider(Provider):
         self._clock = clock
 
     @provide(scope=Scope.APP)
-    def clock(self) -> Clock:
+    def clock(self) -> ClockProtocol:
         return self._clock
 
 

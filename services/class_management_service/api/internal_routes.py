@@ -1,0 +1,86 @@
+"""``/internal/v1``: association look-ups for other services (shared key + service id)."""
+
+from uuid import UUID
+
+from dishka import FromDishka
+from quart import Blueprint, Response, request
+from quart_dishka import inject
+
+from class_management_service.api.association_json import (
+    class_info_json,
+    student_name_json,
+)
+from class_management_service.application.batch_associations import AssociationLookups
+from class_management_service.config import Settings
+from huleedu_service_libs.error_handling import invalid_parameter, validation_error
+from huleedu_service_libs.http.auth import require_service
+from huleedu_service_libs.http.params import parse_uuid
+from huleedu_service_libs.http.responses import json_response
+from huleedu_service_libs.http.uuids import CANONICAL_UUID_MESSAGE, canonical_uuid
+
+MAX_BATCH_IDS = 100
+
+blueprint = Blueprint("internal", __name__)
+
+
+def _authenticate(settings: Settings) -> None:
+    key = settings.internal_api_key
+    require_service(
+        request,
+        api_key=key.get_secret_value() if key is not None else None,
+        allowed_service_ids=settings.internal_allowed_service_ids,
+    )
+
+
+def parse_batch_ids(raw: str | None) -> list[UUID]:
+    """Distinct ids in first-seen order; blank elements are skipped (http-api.md §10.3)."""
+    ids: dict[UUID, None] = {}
+    for element in (raw or "").split(","):
+        text = element.strip()
+        if not text:
+            continue
+        parsed = canonical_uuid(text)
+        if parsed is None:
+            raise invalid_parameter("batch_ids", f"each element {CANONICAL_UUID_MESSAGE}")
+        ids[parsed] = None
+    if len(ids) > MAX_BATCH_IDS:
+        raise validation_error(
+            "too_many_ids",
+            f"At most {MAX_BATCH_IDS} batch ids per request",
+            max_ids=MAX_BATCH_IDS,
+            ids=len(ids),
+        )
+    return list(ids)
+
+
+@blueprint.get("/internal/v1/batches/<batch_id>/student-names")
+@inject
+async def batch_student_names(
+    batch_id: str, lookups: FromDishka[AssociationLookups], settings: FromDishka[Settings]
+) -> Response:
+    _authenticate(settings)
+    details = await lookups.student_names(parse_uuid(batch_id, "batch_id"))
+    return json_response([student_name_json(detail) for detail in details])
+
+
+@blueprint.get("/internal/v1/associations/essay/<essay_id>")
+@inject
+async def essay_association(
+    essay_id: str, lookups: FromDishka[AssociationLookups], settings: FromDishka[Settings]
+) -> Response:
+    _authenticate(settings)
+    detail = await lookups.of_essay(parse_uuid(essay_id, "essay_id"))
+    return json_response(student_name_json(detail))
+
+
+@blueprint.get("/internal/v1/batches/class-info")
+@inject
+async def batch_class_info(
+    lookups: FromDishka[AssociationLookups], settings: FromDishka[Settings]
+) -> Response:
+    _authenticate(settings)
+    batch_ids = parse_batch_ids(request.args.get("batch_ids"))
+    found = await lookups.batch_classes(batch_ids) if batch_ids else {}
+    return json_response(
+        {str(batch_id): class_info_json(found.get(batch_id)) for batch_id in batch_ids}
+    )
