@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 class HuleEduApp(Quart):
-    """Quart with the service's DI container and database engine as declared attributes.
+    """Quart with the platform's guaranteed contract: a DI container and a database engine.
 
-    Declaring them here (instead of ad-hoc ``app.container = ...``) gives handlers, health checks
-    and shutdown hooks typed access. ``database_engine`` is ``None`` only in a service's in-memory
-    mode (``USE_MOCK_REPOSITORY``), where no database exists at all.
+    Both are required keyword arguments and declared attributes (instead of ad-hoc
+    ``app.container = ...``), so no app exists without them and handlers, health checks and
+    shutdown hooks have typed access. The one recorded exception: ``database_engine`` is ``None``
+    in a service's in-memory mode (``USE_MOCK_REPOSITORY``), where no database exists at all.
     """
 
     container: AsyncContainer
