@@ -10,10 +10,15 @@
 # (only when missing); the Debian system services themselves are never started: every server here
 # is a project-owned process bound to 127.0.0.1, with its data, pid file and log under .local/.
 #
-#   PostgreSQL  127.0.0.1:55432  database huleedu_class_management, user postgres, trust auth
-#   Redis       127.0.0.1:56379  no persistence
-#   Kafka       127.0.0.1:59092  KRaft single node (controller on 59093); jars from Maven Central,
+#   PostgreSQL  127.0.0.1:25432  database huleedu_class_management, user postgres, trust auth
+#   Redis       127.0.0.1:26379  no persistence
+#   Kafka       127.0.0.1:29092  KRaft single node (controller on 29093); jars from Maven Central,
 #                                version set in scripts/kafka/pom.xml only
+#
+# The default ports sit below Linux's ephemeral range (ip_local_port_range, 32768-60999 by
+# default): inside it, a client that keeps reconnecting while a server is down can be handed the
+# server's own port as its source port, connect to itself, and keep the server from binding
+# again when it restarts.
 #
 # Environment knobs: KAFKA_START_TIMEOUT (seconds, default 90), KAFKA_JVM_EXTRA_OPTS, and, to run a
 # second checkout's services side by side, SERVICES_PG_PORT, SERVICES_REDIS_PORT,
@@ -23,20 +28,20 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 LOCAL="$ROOT/.local"
 
-PG_PORT="${SERVICES_PG_PORT:-55432}"
+PG_PORT="${SERVICES_PG_PORT:-25432}"
 PG_DB=huleedu_class_management
 PG_DIR="$LOCAL/postgres"
 PG_DATA="$PG_DIR/data"
 PG_SOCK="$PG_DIR/run"
 PG_LOG="$PG_DIR/postgres.log"
 
-REDIS_PORT="${SERVICES_REDIS_PORT:-56379}"
+REDIS_PORT="${SERVICES_REDIS_PORT:-26379}"
 REDIS_DIR="$LOCAL/redis"
 REDIS_PID="$REDIS_DIR/redis.pid"
 REDIS_LOG="$REDIS_DIR/redis.log"
 
-KAFKA_PORT="${SERVICES_KAFKA_PORT:-59092}"
-KAFKA_CONTROLLER_PORT="${SERVICES_KAFKA_CONTROLLER_PORT:-59093}"
+KAFKA_PORT="${SERVICES_KAFKA_PORT:-29092}"
+KAFKA_CONTROLLER_PORT="${SERVICES_KAFKA_CONTROLLER_PORT:-29093}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 KAFKA_POM="$ROOT/scripts/kafka/pom.xml"
 KAFKA_LOG4J="$ROOT/scripts/kafka/log4j2.properties"
@@ -538,8 +543,10 @@ kafka_up() {
     local -a opts
     mapfile -t opts < <(kafka_java_opts)
 
-    # Broker data is throw-away: a different Kafka version starts from an empty, new cluster.
-    if [[ ! -f $KAFKA_DATA/meta.properties || "$(cat "$KAFKA_DIR/data.version" 2>/dev/null)" != "$version" ]]; then
+    # Broker data is throw-away: a different Kafka version, or a controller on another port (the
+    # quorum's address), starts from an empty, new cluster.
+    local data_id="$version controller=$KAFKA_CONTROLLER_PORT"
+    if [[ ! -f $KAFKA_DATA/meta.properties || "$(cat "$KAFKA_DIR/data.version" 2>/dev/null)" != "$data_id" ]]; then
         rm -rf "$KAFKA_DATA" "$KAFKA_CDS"
         log "kafka: formatting $KAFKA_DATA (Kafka $version)"
         if ! "$java" "${opts[@]}" -Xms64m -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format \
@@ -547,7 +554,7 @@ kafka_up() {
             show_tail "$KAFKA_DIR/format.log"
             die "kafka storage format failed"
         fi
-        printf '%s\n' "$version" >"$KAFKA_DIR/data.version"
+        printf '%s\n' "$data_id" >"$KAFKA_DIR/data.version"
     fi
 
     # Class-data sharing: the first run records the loaded classes when the broker exits; later

@@ -14,11 +14,15 @@ from class_management_service.logging import configure_logging
 logger = structlog.get_logger("class_management_service")
 
 
-async def _migrate(settings: Settings) -> None:
+async def _migrate(settings: Settings, *, allow_in_memory: bool) -> None:
     from class_management_service.implementations.postgres.embedded import resolve_database_url
     from class_management_service.implementations.postgres.migrations import upgrade_to_head
 
     if settings.use_mock_repository:
+        if allow_in_memory:
+            # `make run` migrates whatever database the service will use; here there is none.
+            print("USE_MOCK_REPOSITORY is set: the in-memory store has no schema to migrate")
+            return
         raise SystemExit("USE_MOCK_REPOSITORY is set: the in-memory store has no schema")
     url, embedded = await resolve_database_url(settings)
     try:
@@ -93,7 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument(
         "--reload", action="store_true", help="restart when a source file changes (development)"
     )
-    commands.add_parser("migrate", help="apply Alembic migrations to the database")
+    migrate_parser = commands.add_parser("migrate", help="apply Alembic migrations to the database")
+    migrate_parser.add_argument(
+        "--allow-in-memory",
+        action="store_true",
+        help="succeed without migrating when USE_MOCK_REPOSITORY is set (make run)",
+    )
     outbox = commands.add_parser("outbox", help="inspect or repair the transactional outbox")
     outbox_commands = outbox.add_subparsers(dest="outbox_command", required=True)
     outbox_commands.add_parser("status", help="pending, parked and oldest age per destination")
@@ -112,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             return _serve_with_reload()
         return _serve(settings, args.listen_fd)
     if args.command == "migrate":
-        asyncio.run(_migrate(settings))
+        asyncio.run(_migrate(settings, allow_in_memory=args.allow_in_memory))
         return 0
     from class_management_service.operations import outbox_command
 

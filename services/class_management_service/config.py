@@ -141,6 +141,10 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=20, ge=0)
     db_pool_recycle_seconds: int = Field(default=3600, ge=0)
     db_pool_pre_ping: Flag = True
+    # A partitioned or stalled server must not hang a request: each wait has its own bound.
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    db_command_timeout_seconds: float = Field(default=10.0, gt=0)
     embedded_database_dir: Path = Path(".run/postgres")
     use_mock_repository: Flag = False
 
@@ -159,6 +163,7 @@ class Settings(BaseSettings):
     # Internal authentication
     internal_api_key: SecretStr | None = None
     internal_allowed_service_ids: Annotated[tuple[str, ...], NoDecode] = ()
+    roster_require_service_credentials: Flag = False
 
     # Outbox relay and housekeeping
     outbox_batch_size: int = Field(default=100, ge=1, le=1000)

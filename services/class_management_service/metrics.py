@@ -34,12 +34,24 @@ class ServiceMetrics:
             ["validation_method", "validation_status"],
             registry=registry,
         )
+        self.roster_requests = Counter(
+            "cms_roster_requests_total",
+            "Roster reads by caller kind (owner, service, anonymous_internal) and result",
+            ["caller", "result"],
+            registry=registry,
+        )
+        for caller in ("owner", "service", "anonymous_internal"):
+            for result in ("served", "refused"):
+                self.roster_requests.labels(caller, result)
         # cms_consumer_messages_total{topic,result}, cms_consumer_retries_total{topic} and
         # cms_consumer_lag{topic,partition}.
         self.consumer = PrometheusConsumerMetrics(registry, prefix="cms")
 
     def association_decided(self, validation_method: str, validation_status: str) -> None:
         self.associations_decided.labels(validation_method, validation_status).inc()
+
+    def roster_request(self, caller: str, result: str) -> None:
+        self.roster_requests.labels(caller, result).inc()
 
     def consumer_message(self, topic: str, result: str) -> None:
         self.consumer.consumer_message(topic, result)

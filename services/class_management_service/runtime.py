@@ -65,6 +65,9 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
             max_overflow=settings.db_max_overflow,
             pool_recycle_seconds=settings.db_pool_recycle_seconds,
             pool_pre_ping=settings.db_pool_pre_ping,
+            connect_timeout_seconds=settings.db_connect_timeout_seconds,
+            pool_timeout_seconds=settings.db_pool_timeout_seconds,
+            command_timeout_seconds=settings.db_command_timeout_seconds,
         )
         try:
             await assert_at_head(engine)

@@ -198,6 +198,41 @@ def _stop_left_over_postgres(data_dir: Path) -> None:
             os.kill(int(pid_file.read_text().split()[0]), signal.SIGINT)
 
 
+async def test_make_run_migrates_a_new_configured_database_then_serves(
+    tmp_path: Path, empty_database_url: str
+) -> None:
+    """configuration.md §6: `make run` applies the migrations, then starts the service (which
+    itself only verifies the head)."""
+    clone = tmp_path / "clone"
+    assert await _run("git", "clone", "-q", str(REPO_ROOT), str(clone)) == 0
+    command, reused = await _make_run_command(clone)
+    port = free_port()
+    env = service_environment(HTTP_PORT=str(port), DATABASE_URL=empty_database_url)
+    service = await start_process(
+        command, env, cwd=clone, log_path=tmp_path / "make-run.log", port=port
+    )
+    try:
+        await service.wait_ready(within=60.0 if reused else 600.0)
+        async with httpx.AsyncClient(base_url=service.url, timeout=10) as client:
+            code, body = await health(client)
+            assert code == 200, body
+            assert body["dependencies"]["database"]["status"] == "healthy"
+            await create_class(client, "Configured 9A")
+        exit_code, _ = await service.stop(signal.SIGTERM)
+        assert exit_code == 0, service.output()
+        assert "database is at the migration head" in service.output()
+    finally:
+        await service.close()
+    connection = await asyncpg.connect(asyncpg_dsn(empty_database_url))
+    try:
+        assert await connection.fetchval("SELECT version_num FROM alembic_version") == (
+            "0004_inbox_and_outbox"
+        )
+        assert await connection.fetchval("SELECT count(*) FROM classes") == 1
+    finally:
+        await connection.close()
+
+
 async def test_fresh_clone_make_run_serves_and_keeps_data_across_restarts(
     tmp_path: Path,
 ) -> None:

@@ -12,12 +12,13 @@ from class_management_service.api.presenters import (
     pagination_json,
     roster_entry_json,
 )
+from class_management_service.api.roster_callers import authorize_roster_read
 from class_management_service.api.schemas import CreateClassBody, UpdateClassBody
 from class_management_service.application.bulk_import import BulkImport
 from class_management_service.application.classes import ClassUseCases
 from class_management_service.config import Settings
 from class_management_service.domain.courses import single_course
-from huleedu_service_libs.http.auth import has_service_credentials, require_service
+from class_management_service.metrics import ServiceMetrics
 from huleedu_service_libs.http.body import decode_json, read_body, read_json_body
 from huleedu_service_libs.http.params import parse_pagination, parse_uuid
 from huleedu_service_libs.http.responses import json_response
@@ -85,20 +86,15 @@ async def delete_class(class_id: str, use_cases: FromDishka[ClassUseCases]) -> R
 @blueprint.get("/v1/classes/<class_id:class_id>/roster")
 @inject
 async def get_roster(
-    class_id: str, use_cases: FromDishka[ClassUseCases], settings: FromDishka[Settings]
+    class_id: str,
+    use_cases: FromDishka[ClassUseCases],
+    settings: FromDishka[Settings],
+    metrics: FromDishka[ServiceMetrics],
 ) -> Response:
-    if has_service_credentials(request):
-        key = settings.internal_api_key
-        require_service(
-            request,
-            api_key=key.get_secret_value() if key is not None else None,
-            allowed_service_ids=settings.internal_allowed_service_ids,
-        )
-        owner_id = None
-    else:
-        owner_id = current_teacher().teacher_id
+    caller, owner_id = authorize_roster_read(request, settings, metrics)
     target = parse_uuid(class_id, "class_id")
     students = await use_cases.roster(target, owner_id=owner_id)
+    metrics.roster_request(caller, "served")
     return json_response(
         {"class_id": str(target), "students": [roster_entry_json(s) for s in students]}
     )

@@ -205,9 +205,9 @@ async def test_authentication_precedes_the_class_id_check_in_both_modes(api: Cli
         "/v1/classes/not-a-uuid/roster", headers={"X-Service-ID": "nlp_service"}
     )
     await details_of(bad_service, 401, "AUTHENTICATION_ERROR", "missing_service_credentials")
-    no_teacher = await api.get("/v1/classes/not-a-uuid/roster")
-    await details_of(no_teacher, 401, "AUTHENTICATION_ERROR", "missing_user_id")
-    for headers in (TEACHER, SERVICE):
+    blank_teacher = await api.get("/v1/classes/not-a-uuid/roster", headers={"X-User-ID": " "})
+    await details_of(blank_teacher, 401, "AUTHENTICATION_ERROR", "missing_user_id")
+    for headers in (TEACHER, SERVICE, {}):
         response = await api.get("/v1/classes/not-a-uuid/roster", headers=headers)
         details = await validation_details(response, "invalid_parameter")
         assert error_fields(details) == ["class_id"]
@@ -265,3 +265,65 @@ async def test_class_delete_removes_placeholder_and_enrolments_but_keeps_student
     assert (await get_json(api, f"/v1/classes/students/{omar['id']}"))["class_ids"] == [other["id"]]
     roster = await get_json(api, f"/v1/classes/{other['id']}/roster")
     assert [entry["student_id"] for entry in roster["students"]] == [omar["id"]]
+
+
+# --- the platform's NLP service: no identity header at all (§2.3) ----------------------------
+
+NLP_SERVICE_HEADERS = {
+    "Accept": "application/json",
+    "X-Correlation-ID": "3f2a0f6e-8d1c-4b7a-9e55-0c1d2e3f4a5b",
+}
+
+
+def _roster_count(client_metrics: str, caller: str, result: str) -> float:
+    for line in client_metrics.splitlines():
+        if line.startswith(f'cms_roster_requests_total{{caller="{caller}",result="{result}"}}'):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no cms_roster_requests_total series for {caller}/{result}")
+
+
+async def test_a_call_without_identity_headers_reads_any_class_and_is_counted(
+    app_with: AppFactory,
+) -> None:
+    async with app_with(internal_api_key=SecretStr("test-key")) as client:
+        class_id = (await create_class(client, headers=OTHER_TEACHER))["id"]
+        await create_student(client, "Ada", "Berg", class_ids=[class_id], headers=OTHER_TEACHER)
+
+        response = await client.get(f"/v1/classes/{class_id}/roster", headers=NLP_SERVICE_HEADERS)
+
+        assert response.status_code == 200
+        assert response.headers["X-Correlation-ID"] == NLP_SERVICE_HEADERS["X-Correlation-ID"]
+        body = await response.get_json()
+        assert [(s["first_name"], s["last_name"]) for s in body["students"]] == [("Ada", "Berg")]
+        await client.get(f"/v1/classes/{class_id}/roster", headers=SERVICE)
+        await client.get(f"/v1/classes/{class_id}/roster", headers=OTHER_TEACHER)
+        await client.get(f"/v1/classes/{class_id}/roster", headers={"X-Service-ID": "x"})
+        metrics = (await (await client.get("/metrics")).get_data()).decode()
+        assert _roster_count(metrics, "anonymous_internal", "served") == 1
+        assert _roster_count(metrics, "service", "served") == 1
+        assert _roster_count(metrics, "owner", "served") == 1
+        assert _roster_count(metrics, "service", "refused") == 1
+        assert _roster_count(metrics, "anonymous_internal", "refused") == 0
+
+
+async def test_requiring_service_credentials_refuses_a_call_without_identity_headers(
+    app_with: AppFactory,
+) -> None:
+    async with app_with(
+        roster_require_service_credentials=True, internal_api_key=SecretStr("test-key")
+    ) as client:
+        class_id = (await create_class(client))["id"]
+        path = f"/v1/classes/{class_id}/roster"
+
+        refused = await client.get(path, headers=NLP_SERVICE_HEADERS)
+
+        details = await details_of(refused, 401, "AUTHENTICATION_ERROR")
+        assert details == {"reason": "missing_service_credentials"}
+        # Checked before the path: a bad id is still an authentication failure.
+        bad_id = await client.get("/v1/classes/not-a-uuid/roster", headers=NLP_SERVICE_HEADERS)
+        await details_of(bad_id, 401, "AUTHENTICATION_ERROR", "missing_service_credentials")
+        # Owners and services are unaffected.
+        assert (await client.get(path, headers=TEACHER)).status_code == 200
+        assert (await client.get(path, headers=SERVICE)).status_code == 200
+        metrics = (await (await client.get("/metrics")).get_data()).decode()
+        assert _roster_count(metrics, "anonymous_internal", "refused") == 2

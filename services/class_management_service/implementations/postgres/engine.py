@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sqlalchemy import event
@@ -30,21 +31,39 @@ def create_engine_for_url(
     max_overflow: int = 20,
     pool_recycle_seconds: int = 3600,
     pool_pre_ping: bool = True,
+    connect_timeout_seconds: float = 5.0,
+    pool_timeout_seconds: float = 5.0,
+    command_timeout_seconds: float = 10.0,
 ) -> AsyncEngine:
+    """The pool, with every wait bounded (configuration.md §2.2).
+
+    A server that stops answering without refusing (a partition, a stalled host) would otherwise
+    hang each request for as long as the kernel keeps the TCP connection: asyncpg's connect
+    ``timeout`` bounds opening a connection, its ``command_timeout`` every statement's round
+    trip, SQLAlchemy's ``pool_timeout`` the wait for a free connection, and the pre-ping gets the
+    connect timeout (a ``;`` round trip needs no longer than a new connection would).
+    """
     engine = _create_async_engine(
         asyncpg_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
         # The contract's 0 means "never"; SQLAlchemy spells that -1.
         pool_recycle=pool_recycle_seconds or -1,
-        connect_args={"server_settings": {"application_name": APPLICATION_NAME}},
+        pool_timeout=pool_timeout_seconds,
+        connect_args={
+            "server_settings": {"application_name": APPLICATION_NAME},
+            "timeout": connect_timeout_seconds,
+            "command_timeout": command_timeout_seconds,
+        },
     )
     if pool_pre_ping:
-        event.listen(engine.sync_engine, "checkout", _ping)
+        event.listen(
+            engine.sync_engine, "checkout", partial(_ping, timeout=connect_timeout_seconds)
+        )
     return engine
 
 
-def _ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+def _ping(dbapi_connection: Any, _record: Any, _proxy: Any, *, timeout: float) -> None:
     """Pre-ping in one round trip.
 
     SQLAlchemy's built-in asyncpg pre-ping wraps its probe in BEGIN/ROLLBACK (for pgbouncer
@@ -53,7 +72,7 @@ def _ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     connection and check out another, exactly like the built-in pre-ping.
     """
     try:
-        dbapi_connection.run_async(lambda connection: connection.fetchrow(";"))
+        dbapi_connection.run_async(lambda connection: connection.fetchrow(";", timeout=timeout))
     except Exception as exc:
         raise DisconnectionError("pooled connection failed its pre-ping") from exc
 
@@ -68,4 +87,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_max_overflow,
         pool_recycle_seconds=settings.db_pool_recycle_seconds,
         pool_pre_ping=settings.db_pool_pre_ping,
+        connect_timeout_seconds=settings.db_connect_timeout_seconds,
+        pool_timeout_seconds=settings.db_pool_timeout_seconds,
+        command_timeout_seconds=settings.db_command_timeout_seconds,
     )
