@@ -10,6 +10,7 @@ import structlog
 
 from class_management_service import SERVICE_NAME
 from class_management_service.config import LogFormat, Settings
+from huleedu_service_libs.repeated_records import RepeatedRecordFilter
 
 
 def _add_service_name(
@@ -55,10 +56,17 @@ def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+            foreign_pre_chain=[
+                structlog.stdlib.add_logger_name,
+                structlog.stdlib.ExtraAdder(allow=("repeated",)),
+                *shared,
+            ],
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
     )
+    # A library that logs the same warning on every retry (aiokafka while a broker is down)
+    # gets one line per cause per minute, with the count of what was folded.
+    handler.addFilter(RepeatedRecordFilter())
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)

@@ -12,6 +12,7 @@ from aiokafka.errors import KafkaError
 
 from common_core.topics import CONSUMER_CLIENT_ID, PRODUCER_CLIENT_ID
 from huleedu_service_libs.kafka.backoff import Backoff, sleep_unless_stopped
+from huleedu_service_libs.kafka.client_backoff import RETRY_BACKOFF_MS, bound_metadata_refreshes
 from huleedu_service_libs.kafka.dead_letter import Clock, DeadLetterPublisher, describe_error
 from huleedu_service_libs.kafka.handling import RecordHandler, TransientPredicate
 from huleedu_service_libs.kafka.metrics import ConsumerLagObserver, ConsumerMetrics
@@ -69,6 +70,7 @@ class ResilientConsumer:
             "session_timeout_ms": session_timeout_ms,
             "heartbeat_interval_ms": heartbeat_interval_ms,
             "max_poll_interval_ms": max_poll_interval_ms,
+            "retry_backoff_ms": RETRY_BACKOFF_MS,
         }
         self._policy = ProcessingPolicy(
             topic=topic,
@@ -126,6 +128,7 @@ class ResilientConsumer:
             auto_offset_reset="earliest",
             **self._kafka_options,
         )
+        bound_metadata_refreshes(consumer._client)
         dead_letters = DeadLetterPublisher(
             bootstrap_servers=self._bootstrap_servers,
             topic=self._dlq_topic,

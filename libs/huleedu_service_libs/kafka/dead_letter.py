@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaProducer
 
 from common_core.dlq import DlqReason, dlq_headers
 from common_core.topics import PRODUCER_CLIENT_ID
+from huleedu_service_libs.kafka.client_backoff import RETRY_BACKOFF_MS, bound_metadata_refreshes
 from huleedu_service_libs.kafka.handling import ConsumedRecord, PoisonMessage
 
 logger = structlog.get_logger(__name__)
@@ -123,7 +124,9 @@ class DeadLetterPublisher:
                 acks="all",
                 enable_idempotence=False,
                 request_timeout_ms=int(self._timeout * 1000),
+                retry_backoff_ms=RETRY_BACKOFF_MS,
             )
+            bound_metadata_refreshes(producer.client)
             self._producer = producer
             await producer.start()
         return self._producer

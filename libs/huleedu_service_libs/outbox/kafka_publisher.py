@@ -15,6 +15,7 @@ from aiokafka.errors import KafkaConnectionError
 from common_core.envelope import kafka_headers
 from common_core.topics import PRODUCER_CLIENT_ID
 from common_core.wire import encode_json
+from huleedu_service_libs.kafka.client_backoff import RETRY_BACKOFF_MS, bound_metadata_refreshes
 from huleedu_service_libs.outbox.ports import PublishOutcome
 from huleedu_service_libs.outbox.records import OutboxRecord
 
@@ -152,7 +153,9 @@ class KafkaPublisher:
                 # A claim (up to OUTBOX_BATCH_SIZE envelopes of about 1 kB) fits one batch per
                 # partition, so it costs one produce round trip instead of one per 16 kB.
                 max_batch_size=MAX_BATCH_BYTES,
+                retry_backoff_ms=RETRY_BACKOFF_MS,
             )
+            bound_metadata_refreshes(producer.client)
             self._producer = producer
             await producer.start()
             logger.info("kafka_producer_started", client_id=self._client_id)

@@ -68,6 +68,7 @@ class CycleResult:
 class _Failure:
     record: OutboxRecord
     parked: bool
+    error: str
 
 
 def describe_error(exc: BaseException) -> str:
@@ -183,10 +184,24 @@ class OutboxRelay:
             return CycleResult(Outcome.FAILED)
         self._count(published, failures)
         if failures:
+            self._log_failed_claim(published, failures)
             return CycleResult(Outcome.FAILED, published=len(published))
         if published:
             return CycleResult(Outcome.PUBLISHED, published=len(published))
         return CycleResult(Outcome.IDLE, next_due_seconds=next_due)
+
+    def _log_failed_claim(self, published: list[OutboxRecord], failures: list[_Failure]) -> None:
+        errors = sorted({failure.error for failure in failures})
+        logger.warning(
+            "outbox_publish_failed",
+            destination=self._destination,
+            rows_failed=len(failures),
+            rows_parked=sum(1 for failure in failures if failure.parked),
+            rows_published=len(published),
+            first_seq=min(failure.record.seq for failure in failures),
+            error=errors[0],
+            distinct_errors=len(errors),
+        )
 
     async def _record_failure(
         self, claim: OutboxClaim, record: OutboxRecord, exc: Exception
@@ -199,9 +214,12 @@ class OutboxRelay:
             retry_delay_seconds=decision.retry_delay_seconds,
             park=decision.park,
         )
-        log = logger.error if decision.park else logger.warning
+        # A parked row needs an operator, so it is reported on its own. Failed attempts are
+        # summarised once per claim (run_once): while a broker is down every row of every claim
+        # fails, and a line per row would be most of the service's log.
+        log = logger.error if decision.park else logger.debug
         log(
-            "outbox_row_parked" if decision.park else "outbox_publish_failed",
+            "outbox_row_parked" if decision.park else "outbox_row_publish_failed",
             destination=self._destination,
             outbox_id=str(record.id),
             seq=record.seq,
@@ -211,7 +229,7 @@ class OutboxRelay:
             retry_in_seconds=None if decision.park else round(decision.retry_delay_seconds, 3),
             error=error,
         )
-        return _Failure(record, decision.park)
+        return _Failure(record, decision.park, error)
 
     def _count(self, published: list[OutboxRecord], failures: list[_Failure]) -> None:
         # Counted only after the commit, so a rolled-back claim is not reported as done.
