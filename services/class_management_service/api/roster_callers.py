@@ -46,13 +46,16 @@ def authorize_roster_read(
 ) -> tuple[RosterCaller, str | None]:
     """The caller's kind and the owner the class must belong to (``None``: any class).
 
-    A refusal is counted here; the route counts the read as served once it has answered."""
+    Counted here: ``refused`` when the caller may not read rosters, else ``served`` (whatever the
+    lookup then answers: a 404 is still a roster read the caller was allowed to make)."""
     caller = roster_caller(request)
     try:
-        return caller, _owner_for(caller, request, settings)
+        owner = _owner_for(caller, request, settings)
     except HuleEduError:
         metrics.roster_request(caller, "refused")
         raise
+    metrics.roster_request(caller, "served")
+    return caller, owner
 
 
 def _owner_for(caller: RosterCaller, request: Request, settings: Settings) -> str | None:
