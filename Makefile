@@ -75,11 +75,11 @@ test: install services lint typecheck pytest ## everything CI runs
 # The service process never migrates a configured database (it refuses to start unless the
 # schema is at head, configuration.md §6); `make run` applies the migrations first.
 run: install ## apply the migrations, then serve on :5002 (embedded PostgreSQL when nothing is configured)
-	$(PY) -m class_management_service migrate --allow-in-memory
+	$(PY) -m class_management_service migrate --before-serve
 	$(PY) -m class_management_service serve
 
 dev: install ## like run, restarting when a source file changes (pdm run dev)
-	$(PY) -m class_management_service migrate --allow-in-memory
+	$(PY) -m class_management_service migrate --before-serve
 	$(PY) -m class_management_service serve --reload
 
 migrate: install ## apply Alembic migrations to CLASS_MANAGEMENT_SERVICE_DATABASE_URL

@@ -14,23 +14,38 @@ from class_management_service.logging import configure_logging
 logger = structlog.get_logger("class_management_service")
 
 
-async def _migrate(settings: Settings, *, allow_in_memory: bool) -> None:
+async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     from class_management_service.implementations.postgres.embedded import resolve_database_url
-    from class_management_service.implementations.postgres.migrations import upgrade_to_head
+    from class_management_service.implementations.postgres.migrations import migrate_database
+    from class_management_service.implementations.postgres.takeover import (
+        TakeoverError,
+        TakeoverOptions,
+    )
 
     if settings.use_mock_repository:
-        if allow_in_memory:
+        if args.before_serve:
             # `make run` migrates whatever database the service will use; here there is none.
             print("USE_MOCK_REPOSITORY is set: the in-memory store has no schema to migrate")
-            return
+            return 0
         raise SystemExit("USE_MOCK_REPOSITORY is set: the in-memory store has no schema")
+    options = TakeoverOptions(
+        old_timezone=args.old_timezone,
+        lowercase_collisions=args.lowercase_collisions,
+        dry_run=args.dry_run,
+    )
     url, embedded = await resolve_database_url(settings)
     try:
-        await upgrade_to_head(url)
+        lines = await migrate_database(url, options, convert_previous=not args.before_serve)
+    except TakeoverError as exc:
+        print(f"migrate: {exc}", file=sys.stderr)
+        return 1
     finally:
         if embedded is not None:
             embedded.stop()
-    print("database is at the migration head")
+    print("\n".join(lines))
+    if not options.dry_run:
+        print("database is at the migration head")
+    return 0
 
 
 def _failed(exc: Exception) -> int:
@@ -99,9 +114,28 @@ def main(argv: list[str] | None = None) -> int:
     )
     migrate_parser = commands.add_parser("migrate", help="apply Alembic migrations to the database")
     migrate_parser.add_argument(
-        "--allow-in-memory",
+        "--before-serve",
         action="store_true",
-        help="succeed without migrating when USE_MOCK_REPOSITORY is set (make run)",
+        help="what make run does first: succeed without migrating in the in-memory mode, and"
+        " never convert the previous implementation's database",
+    )
+    migrate_parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="report what migrate would do (row counts per step, collisions); change nothing",
+    )
+    migrate_parser.add_argument(
+        "--old-timezone",
+        metavar="ZONE",
+        help="time zone the previous service's database server wrote its timestamps in"
+        " (default: the database's own TimeZone setting)",
+    )
+    migrate_parser.add_argument(
+        "--lowercase-collisions",
+        choices=("stop", "suffix"),
+        default="stop",
+        help="e-mails that collide once lower-cased: stop (default) or keep the newer"
+        " student's and clear the older one's",
     )
     outbox = commands.add_parser("outbox", help="inspect or repair the transactional outbox")
     outbox_commands = outbox.add_subparsers(dest="outbox_command", required=True)
@@ -121,8 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             return _serve_with_reload()
         return _serve(settings, args.listen_fd)
     if args.command == "migrate":
-        asyncio.run(_migrate(settings, allow_in_memory=args.allow_in_memory))
-        return 0
+        return asyncio.run(_migrate(settings, args))
     from class_management_service.operations import outbox_command
 
     return asyncio.run(outbox_command(settings, args.outbox_command))

@@ -12,7 +12,17 @@ from sqlalchemy import Connection, pool, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from alembic import command
+from class_management_service.implementations.postgres.database_state import (
+    State,
+    database_state,
+)
 from class_management_service.implementations.postgres.engine import asyncpg_url
+from class_management_service.implementations.postgres.takeover import (
+    Interrupt,
+    TakeoverError,
+    TakeoverOptions,
+    take_over,
+)
 
 # services/class_management_service/implementations/postgres/migrations.py -> repository root
 REPO_ROOT = Path(__file__).resolve().parents[4]
@@ -72,8 +82,67 @@ async def migrate(url: str, direction: Direction, revision: str) -> None:
 
 
 async def upgrade_to_head(url: str) -> None:
-    """Apply every pending migration; concurrent callers wait for each other."""
-    await migrate(url, "upgrade", "head")
+    """Apply every pending migration; concurrent callers wait for each other.
+
+    Refuses (``TakeoverError``) a database that is not empty and not this service's: the
+    previous implementation's is converted only by an explicit ``migrate`` (``migrate_database``).
+    """
+    await migrate_database(url, TakeoverOptions(), convert_previous=False)
+
+
+def own_revisions() -> frozenset[str]:
+    script = ScriptDirectory.from_config(alembic_config())
+    return frozenset(rev.revision for rev in script.walk_revisions())
+
+
+TAKEOVER_ONLY_BY_MIGRATE = (
+    "this database belongs to the previous Class Management Service (revision f8769bf24989);"
+    " only an explicit `make migrate` (python -m class_management_service migrate) converts it,"
+    ' after the steps in README "Replacing the previous service"; nothing was changed'
+)
+
+
+async def migrate_database(
+    url: str,
+    options: TakeoverOptions,
+    *,
+    convert_previous: bool = True,
+    interrupt: Interrupt | None = None,
+) -> list[str]:
+    """``migrate``: this service's chain, after converting a previous-implementation database.
+
+    One transaction, under the migration lock; a dry run rolls it back. Returns the report."""
+    engine = create_async_engine(asyncpg_url(url), poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as conn:
+            transaction = await conn.begin()
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+            state = await database_state(conn, own_revisions())
+            refusal = state.refusal()
+            if refusal is not None:
+                raise TakeoverError(refusal)
+            if state.state is State.PREVIOUS_HEAD:
+                if not convert_previous:
+                    raise TakeoverError(TAKEOVER_ONLY_BY_MIGRATE)
+                report = await take_over(conn, options, upgrade=_upgrade_on, interrupt=interrupt)
+                lines = ["converted the previous implementation's database:", *report.lines()]
+            else:
+                before = state.revisions
+                await _upgrade_on(conn)
+                lines = [
+                    f"applied this service's migrations (was at {', '.join(before) or 'none'})"
+                ]
+            if options.dry_run:
+                await transaction.rollback()
+                return ["dry run: nothing was changed", *lines]
+            await transaction.commit()
+            return lines
+    finally:
+        await engine.dispose()
+
+
+async def _upgrade_on(connection: AsyncConnection) -> None:
+    await connection.run_sync(_apply, "upgrade", "head")
 
 
 def _current(connection: Connection) -> str | None:
