@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
@@ -281,4 +282,23 @@ async def test_a_foreign_database_is_refused(empty_database_url: str) -> None:
 async def test_the_service_and_make_run_never_convert_it(previous: Previous) -> None:
     with pytest.raises(TakeoverError, match="only an explicit `make migrate`"):
         await migrate_database(previous.url, TakeoverOptions(), convert_previous=False)
+    assert await previous.value("SELECT version_num FROM alembic_version") == "f8769bf24989"
+
+
+async def test_the_cli_dry_run_reports_and_make_runs_first_step_refuses(previous: Previous) -> None:
+    from tests.e2e.operations_support import run_cli
+
+    code, out, err = await run_cli(
+        "migrate", "--dry-run", cwd=Path.cwd(), DATABASE_URL=previous.url
+    )
+    assert code == 0, err
+    assert out.startswith("dry run: nothing was changed")
+    assert "old timestamps read in time zone Europe/Stockholm" in out
+
+    code, out, err = await run_cli(
+        "migrate", "--before-serve", cwd=Path.cwd(), DATABASE_URL=previous.url
+    )
+    assert code == 1
+    assert "only an explicit `make migrate`" in err
+    assert 'README "Replacing the previous service"' in err
     assert await previous.value("SELECT version_num FROM alembic_version") == "f8769bf24989"
