@@ -107,3 +107,13 @@ async def consumer_case(
         "met": result["complete"] and result["essays_per_s"] >= targets.consumer_essays_per_s,
     }
     return result
+
+
+async def takeover_case(config: BenchConfig, *, profiling: bool = False) -> dict[str, Any]:
+    """``migrate`` converting a district-sized previous-implementation database."""
+    from bench.takeover import run_takeover_case
+
+    try:
+        return await run_takeover_case(config)
+    except Exception as exc:  # a failed case is reported, the run goes on
+        return {"status": "error", "error": f"{type(exc).__name__}: {exc}"}

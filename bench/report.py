@@ -89,7 +89,7 @@ def build_summary(results: dict[str, Any], targets: Targets) -> dict[str, Any]:
             "target": {"students_per_s": targets.bulk_students_per_s},
             "met": bulk["students_per_s"] >= targets.bulk_students_per_s and bulk["errors"] == 0,
         }
-    for case in ("relay", "consumer"):
+    for case in ("relay", "consumer", "takeover"):
         entry = results["cases"].get(case)
         if isinstance(entry, dict) and entry.get("status") in ("not_available", "error"):
             summary[case] = {
@@ -193,6 +193,16 @@ def table(results: dict[str, Any]) -> str:
             f"consumer: {consumer['essays_per_s']:,.0f} essays/s ({consumer['events_stored']}"
             f" events x 30 essays in {consumer['processing_span_s']} s; group join + first event"
             f" {consumer['group_join_and_first_event_s']} s; complete {consumer['complete']})",
+        ]
+    takeover = results["cases"].get("takeover", {})
+    if takeover.get("status") == "ok":
+        scale = takeover["scale"]
+        lines += [
+            "",
+            f"takeover: migrate converted a previous database of {scale['classes']:,} classes,"
+            f" {scale['students']:,} students, {scale['enrolments']:,} enrolments,"
+            f" {scale['associations']:,} associations and {scale['outbox']:,} outbox rows in"
+            f" {takeover['migrate_seconds']} s",
         ]
     lines += ["", "summary"]
     for name, entry in results.get("summary", {}).items():

@@ -23,7 +23,7 @@ from bench.config import HTTP_OPERATIONS, REPO_ROOT, WORK_DIR, BenchConfig, load
 from bench.fixtures import prepare
 from bench.http_cases import HttpBench, RawBench, write_scripts
 from bench.kafka_isolation import start_group_at_end
-from bench.pipelines import consumer_case, relay_case
+from bench.pipelines import consumer_case, relay_case, takeover_case
 from bench.procfs import CpuProbe, QuietGate, boost, postmaster_pid
 from bench.profile import Profiler
 from bench.report import add_raw_fractions, build_summary, table, write_results
@@ -213,6 +213,7 @@ class Run:
             "consumer": partial(
                 consumer_case, config, self.bench_url, fixtures, self.probe, config.targets
             ),
+            "takeover": partial(takeover_case, config),
         }
         self.probe.service_pid = None
         for case, run_case in in_process.items():
@@ -288,7 +289,7 @@ class Run:
         results = self.results
         if failure is not None:
             results["failure"] = f"{type(failure).__name__}: {failure}"
-        for case in ("relay", "consumer"):
+        for case in ("relay", "consumer", "takeover"):
             results["cases"].setdefault(
                 case, {"status": "not_available", "reason": "the run ended before this case"}
             )

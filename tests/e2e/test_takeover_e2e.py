@@ -47,6 +47,7 @@ pytestmark = pytest.mark.integration
 
 PUBLISHED_TOPICS = (
     "huleedu.class.created.v1",
+    "huleedu.class.updated.v1",
     "huleedu.class.student.created.v1",
     "huleedu.class.student.associations.confirmed.v1",
 )
@@ -109,6 +110,14 @@ async def test_the_service_runs_on_the_taken_over_database(
             topic, key, envelope = ours[json.loads(record.value)["event_id"]]
             assert (record.topic, record.key.decode()) == (topic, key)
             assert json.loads(record.value) == envelope
+        # One class's two renames, on one partition, in the order they were written.
+        renames = sorted(
+            (r for r in arrived if r.topic == "huleedu.class.updated.v1"), key=lambda r: r.offset
+        )
+        assert [json.loads(r.value)["data"]["class_designation"][-5:] for r in renames] == [
+            "rev 1",
+            "rev 2",
+        ]
         # The row the previous relay had given up on stays parked.
         parked = await _rows(url, "SELECT count(*) FROM event_outbox WHERE status = 'failed'")
         assert parked[0][0] == 1

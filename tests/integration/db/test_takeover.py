@@ -179,6 +179,8 @@ async def test_migrate_converts_the_previous_database_in_place(
         ("huleedu.class.student.created.v1", "pending"),
         ("huleedu.class.student.associations.confirmed.v1", "pending"),
         ("huleedu.class.created.v1", "failed"),
+        ("huleedu.class.updated.v1", "pending"),
+        ("huleedu.class.updated.v1", "pending"),
     ]
     envelopes = [json.loads(r[4]) for r in outbox]
     originals = [row["envelope"] for row in made.pending_outbox]
@@ -187,8 +189,11 @@ async def test_migrate_converts_the_previous_database_in_place(
         ids["anna"],
         ids["pending_batch"],
         originals[3]["data"]["class_id"],
+        originals[0]["data"]["class_id"],
+        originals[0]["data"]["class_id"],
     ]
-    assert [r[2] for r in outbox] == ["class", "student", "batch", "class"]
+    assert [r[2] for r in outbox] == ["class", "student", "batch", "class", "class", "class"]
+    assert [e["data"]["class_designation"][-5:] for e in envelopes[4:]] == ["rev 1", "rev 2"]
     for stored, original in zip(envelopes, originals, strict=True):
         assert "topic" not in stored
         assert stored["event_timestamp"] == original["event_timestamp"]
@@ -210,7 +215,7 @@ async def test_dry_run_reports_and_changes_nothing(previous: Previous) -> None:
     assert "classes: 6" in lines
     assert "duplicate enrolments removed: 1" in lines
     assert "teacher confirmations stored from published events: 1" in lines
-    assert "outbox rows pending for Kafka: 3" in lines
+    assert "outbox rows pending for Kafka: 5" in lines
     assert await _snapshot(previous) == before
 
 
@@ -223,6 +228,9 @@ async def test_colliding_emails_stop_migrate_listing_both_students(previous: Pre
         newer,
     )
     before = await _snapshot(previous)
+    planned = await migrate_database(previous.url, TakeoverOptions(dry_run=True))
+    assert "e-mail collisions after lower-casing: 1" in planned
+    assert any(older in line and newer in line for line in planned if line.startswith("listed:"))
 
     with pytest.raises(EmailCollisionError) as refused:
         await migrate_database(previous.url, TakeoverOptions())
