@@ -216,6 +216,18 @@ async def test_dry_run_reports_and_changes_nothing(previous: Previous) -> None:
     assert "duplicate enrolments removed: 1" in lines
     assert "teacher confirmations stored from published events: 1" in lines
     assert "outbox rows pending for Kafka: 5" in lines
+    assert "event entries skipped: 1" in lines
+    listed = [line for line in lines if line.startswith("listed:")]
+    assert any(
+        "5f0e3d2c-1b0a-4e9f-8d7c-6b5a4f3e2d1c" in line and "no such essay" in line
+        for line in listed
+    )
+    # The pending batch's only event counts no rejection: its two pending essays are for review.
+    ids = previous.made.ids
+    assert any(
+        ids["pending_batch"] in line and ids["overdue"] in line and ids["recent"] in line
+        for line in listed
+    )
     assert await _snapshot(previous) == before
 
 
@@ -309,4 +321,21 @@ async def test_the_cli_dry_run_reports_and_make_runs_first_step_refuses(previous
     assert code == 1
     assert "only an explicit `make migrate`" in err
     assert 'README "Replacing the previous service"' in err
+    assert await previous.value("SELECT version_num FROM alembic_version") == "f8769bf24989"
+
+
+async def test_old_timezone_overrides_the_databases_own(previous: Previous) -> None:
+    made = previous.made
+    naive = {cid: datetime.fromisoformat(c["naive"]) for cid, c in made.classes.items()}
+
+    lines = await migrate_database(previous.url, TakeoverOptions(old_timezone="UTC"))
+
+    assert "old timestamps read in time zone UTC" in lines
+    created = dict(await previous.fetch("SELECT id::text, created_at FROM classes"))
+    assert {cid: value.replace(tzinfo=None) for cid, value in created.items()} == naive
+
+
+async def test_an_unknown_old_timezone_is_refused(previous: Previous) -> None:
+    with pytest.raises(TakeoverError, match="unknown time zone 'Mars/Olympus'"):
+        await migrate_database(previous.url, TakeoverOptions(old_timezone="Mars/Olympus"))
     assert await previous.value("SELECT version_num FROM alembic_version") == "f8769bf24989"
