@@ -13,7 +13,6 @@ import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
-from sqlalchemy.engine import make_url
 
 from class_management_service.application.matching import MatchingRules
 from class_management_service.application.outbox_messages import OutboxMessages
@@ -35,12 +34,11 @@ from tests.e2e.matching_fixtures import (
     wire,
 )
 from tests.e2e.outage_support import log_ends, topic_records
-from tests.fixtures.database import asyncpg_dsn, scratch_database
+from tests.fixtures.database import asyncpg_dsn
 from tests.fixtures.infrastructure import unique_name
 from tests.fixtures.previous_service import (
     PreviousDatabase,
-    create_previous_schema,
-    fill_previous_database,
+    previous_database,
 )
 
 pytestmark = pytest.mark.integration
@@ -64,15 +62,7 @@ async def _rows(url: str, sql: str, *args: object) -> list[asyncpg.Record]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def converted(database_url: str) -> AsyncIterator[tuple[str, PreviousDatabase]]:
     """The previous database, filled, then taken over by `migrate`."""
-    async with scratch_database(database_url, prefix="cms_prev_e2e") as url:
-        name = make_url(url).database
-        assert name is not None
-        connection = await asyncpg.connect(asyncpg_dsn(url))
-        try:
-            await create_previous_schema(connection, name)
-            made = await fill_previous_database(connection)
-        finally:
-            await connection.close()
+    async with previous_database(database_url, prefix="cms_prev_e2e") as (url, made):
         await migrate_database(url, TakeoverOptions())
         yield url, made
 

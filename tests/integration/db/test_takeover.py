@@ -11,7 +11,6 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 import pytest_asyncio
-from sqlalchemy.engine import make_url
 
 from class_management_service.implementations.postgres.migrations import (
     migrate_database,
@@ -22,13 +21,12 @@ from class_management_service.implementations.postgres.takeover import (
     TakeoverError,
     TakeoverOptions,
 )
-from tests.fixtures.database import asyncpg_dsn, scratch_database
+from tests.fixtures.database import asyncpg_dsn
 from tests.fixtures.previous_service import (
     NIL,
     SERVER_TIMEZONE,
     PreviousDatabase,
-    create_previous_schema,
-    fill_previous_database,
+    previous_database,
 )
 from tests.integration.db.test_migrations import CATALOG_QUERIES
 
@@ -54,15 +52,7 @@ class Previous:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def previous(database_url: str) -> AsyncIterator[Previous]:
-    async with scratch_database(database_url, prefix="cms_prev") as url:
-        name = make_url(url).database
-        assert name is not None
-        connection = await asyncpg.connect(asyncpg_dsn(url))
-        try:
-            await create_previous_schema(connection, name)
-            made = await fill_previous_database(connection)
-        finally:
-            await connection.close()
+    async with previous_database(database_url) as (url, made):
         yield Previous(url, made)
 
 
