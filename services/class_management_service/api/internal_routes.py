@@ -6,6 +6,7 @@ from dishka import FromDishka
 from quart import Blueprint, Response, request
 from quart_dishka import inject
 
+from class_management_service.api.actor import current_service
 from class_management_service.api.association_json import (
     class_info_json,
     student_name_json,
@@ -13,7 +14,6 @@ from class_management_service.api.association_json import (
 from class_management_service.application.batch_associations import AssociationLookups
 from class_management_service.config import Settings
 from huleedu_service_libs.error_handling import invalid_parameter, validation_error
-from huleedu_service_libs.http.auth import require_service
 from huleedu_service_libs.http.params import parse_uuid
 from huleedu_service_libs.http.responses import json_response
 from huleedu_service_libs.http.uuids import CANONICAL_UUID_MESSAGE, canonical_uuid
@@ -21,15 +21,6 @@ from huleedu_service_libs.http.uuids import CANONICAL_UUID_MESSAGE, canonical_uu
 MAX_BATCH_IDS = 100
 
 blueprint = Blueprint("internal", __name__)
-
-
-def _authenticate(settings: Settings) -> None:
-    key = settings.internal_api_key
-    require_service(
-        request,
-        api_key=key.get_secret_value() if key is not None else None,
-        allowed_service_ids=settings.internal_allowed_service_ids,
-    )
 
 
 def parse_batch_ids(raw: str | None) -> list[UUID]:
@@ -58,7 +49,7 @@ def parse_batch_ids(raw: str | None) -> list[UUID]:
 async def batch_student_names(
     batch_id: str, lookups: FromDishka[AssociationLookups], settings: FromDishka[Settings]
 ) -> Response:
-    _authenticate(settings)
+    current_service(settings)
     details = await lookups.student_names(parse_uuid(batch_id, "batch_id"))
     return json_response([student_name_json(detail) for detail in details])
 
@@ -68,7 +59,7 @@ async def batch_student_names(
 async def essay_association(
     essay_id: str, lookups: FromDishka[AssociationLookups], settings: FromDishka[Settings]
 ) -> Response:
-    _authenticate(settings)
+    current_service(settings)
     detail = await lookups.of_essay(parse_uuid(essay_id, "essay_id"))
     return json_response(student_name_json(detail))
 
@@ -78,7 +69,7 @@ async def essay_association(
 async def batch_class_info(
     lookups: FromDishka[AssociationLookups], settings: FromDishka[Settings]
 ) -> Response:
-    _authenticate(settings)
+    current_service(settings)
     batch_ids = parse_batch_ids(request.args.get("batch_ids"))
     found = await lookups.batch_classes(batch_ids) if batch_ids else {}
     return json_response(

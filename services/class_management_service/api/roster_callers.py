@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from quart import Request
 
-from class_management_service.api.actor import current_teacher
+from class_management_service.api.actor import current_service, current_teacher
 from class_management_service.config import Settings
 from class_management_service.metrics import ServiceMetrics
 from huleedu_service_libs.error_handling import HuleEduError, authentication_error
@@ -22,7 +22,6 @@ from huleedu_service_libs.http.auth import (
     SERVICE_ID_HEADER,
     USER_ID_HEADER,
     has_service_credentials,
-    require_service,
 )
 
 
@@ -60,12 +59,7 @@ def authorize_roster_read(
 
 def _owner_for(caller: RosterCaller, request: Request, settings: Settings) -> str | None:
     if caller is RosterCaller.SERVICE:
-        key = settings.internal_api_key
-        require_service(
-            request,
-            api_key=key.get_secret_value() if key is not None else None,
-            allowed_service_ids=settings.internal_allowed_service_ids,
-        )
+        current_service(settings)
         return None
     if caller is RosterCaller.OWNER:
         return current_teacher().teacher_id
