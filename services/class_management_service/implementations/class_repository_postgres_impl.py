@@ -103,6 +103,8 @@ class PostgreSQLClassRepositoryImpl:
         if self._reading:
             raise RuntimeError("a reading session cannot commit")
         await self._session.commit()
+        if self._connection is not None:
+            self._connection.released()
         if self._recording is not None:
             written = self._recording.drain()
             if self._observer is not None and written:
@@ -117,8 +119,8 @@ class PostgreSQLClassRepositoryImpl:
             options = _AUTOCOMMIT if reading else None
             # Checked out now, so an unreachable database fails here rather than mid-use-case.
             # The pool restores the default isolation level when the connection returns.
-            await session.connection(execution_options=options)
-            connection = self._connection = SessionConnection(session)
+            checked_out = await session.connection(execution_options=options)
+            connection = self._connection = SessionConnection(session, checked_out)
         except BaseException:
             await self._close()
             raise
