@@ -179,6 +179,20 @@ def alive(pid: int) -> bool:
     return True
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid``, children first."""
+    children = _children(pid)
+    return children + [d for child in children for d in descendants(child)]
+
+
+def stop_left_over_postgres(data_dir: Path) -> None:
+    """If a failed run left an embedded server up, stop it (fast shutdown) by its pid."""
+    pid_file = data_dir / "postmaster.pid"
+    if pid_file.exists():
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGINT)
+
+
 def _children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     try:

@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import TopicPartition
 
+from tests.e2e.matching_fixtures import TopicWatch
 from tests.e2e.operations_support import TEACHER, ServiceProcess
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -122,44 +121,14 @@ class SteadyWrites:
         self.written.append(written)
 
 
-async def topic_records(
-    bootstrap_servers: str, topics: Sequence[str], starts: dict[str, dict[int, int]]
-) -> list[Any]:
-    """Every record of ``topics`` from ``starts`` (topic → partition → offset) to the log end."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(t, p) for t in topics for p in sorted(starts[t])]
-        consumer.assign(partitions)
-        for tp in partitions:
-            consumer.seek(tp, starts[tp.topic][tp.partition])
-        ends = await consumer.end_offsets(partitions)
-        records: list[Any] = []
-        async with asyncio.timeout(60):
-            for tp in partitions:
-                while await consumer.position(tp) < ends[tp]:
-                    batch = await consumer.getmany(tp, timeout_ms=500, max_records=5000)
-                    records.extend(batch.get(tp, []))
-        return records
-    finally:
-        await consumer.stop()
+async def watch_topics(bootstrap_servers: str, topics: Sequence[str]) -> list[TopicWatch]:
+    """What is appended to ``topics`` from now on."""
+    return [await TopicWatch.from_now(bootstrap_servers, topic) for topic in topics]
 
 
-async def log_ends(bootstrap_servers: str, topics: Sequence[str]) -> dict[str, dict[int, int]]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        result: dict[str, dict[int, int]] = {}
-        for topic in topics:
-            partitions = [
-                TopicPartition(topic, p)
-                for p in sorted(consumer.partitions_for_topic(topic) or {0})
-            ]
-            ends = await consumer.end_offsets(partitions)
-            result[topic] = {tp.partition: offset for tp, offset in ends.items()}
-        return result
-    finally:
-        await consumer.stop()
+async def appended(watches: Sequence[TopicWatch]) -> list[Any]:
+    """Every record appended to the watched topics since their watch started."""
+    return [record for watch in watches for record in await watch.records()]
 
 
 class StallingProxy:

@@ -13,7 +13,6 @@ reaches it through a TCP proxy that the test closes instead.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
 import signal
@@ -53,6 +52,7 @@ from tests.e2e.operations_support import (
     service_environment,
     services_script,
     start_process,
+    stop_left_over_postgres,
 )
 from tests.fixtures.database import asyncpg_dsn, scratch_database
 from tests.fixtures.http import make_test_settings
@@ -190,14 +190,6 @@ async def _make_run_command(clone: Path) -> tuple[list[str], bool]:
     return ["make", "--no-print-directory", "run"], False
 
 
-def _stop_left_over_postgres(data_dir: Path) -> None:
-    """If a failed run left the embedded server up, stop it (fast shutdown) by its pid."""
-    pid_file = data_dir / "postmaster.pid"
-    if pid_file.exists():
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            os.kill(int(pid_file.read_text().split()[0]), signal.SIGINT)
-
-
 async def test_make_run_migrates_a_new_configured_database_then_serves(
     tmp_path: Path, empty_database_url: str
 ) -> None:
@@ -293,7 +285,7 @@ async def test_fresh_clone_make_run_serves_and_keeps_data_across_restarts(
         assert (exit_code, seconds < SHUTDOWN_BUDGET_SECONDS) == (0, True), second.output()
         print(f"make run again: class read back; SIGTERM exit {seconds:.2f} s")
     finally:
-        _stop_left_over_postgres(clone / ".run" / "postgres")
+        stop_left_over_postgres(clone / ".run" / "postgres")
 
 
 # --- 2. /healthz follows each dependency ------------------------------------------------------

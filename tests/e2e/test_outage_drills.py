@@ -32,7 +32,7 @@ from common_core.topics import (
     CLASS_CREATED_TOPIC,
     CLASS_UPDATED_TOPIC,
 )
-from tests.e2e.matching_fixtures import ensure_topics, start_group_near_end
+from tests.e2e.matching_fixtures import TopicWatch, ensure_topics, start_group_near_end
 from tests.e2e.operations_support import (
     TEACHER,
     eventually,
@@ -43,8 +43,8 @@ from tests.e2e.outage_support import (
     StallingProxy,
     SteadyWrites,
     Window,
-    log_ends,
-    topic_records,
+    appended,
+    watch_topics,
 )
 from tests.fixtures.database import scratch_database
 
@@ -133,8 +133,8 @@ class Received:
     envelope: dict[str, Any]
 
 
-async def _received(bootstrap_servers: str, starts: dict[str, dict[int, int]]) -> list[Received]:
-    records = await topic_records(bootstrap_servers, CLASS_TOPICS, starts)
+async def _received(watches: list[TopicWatch]) -> list[Received]:
+    records = await appended(watches)
     return [
         Received(
             record.topic,
@@ -160,7 +160,7 @@ async def test_a_90_second_kafka_outage_under_load_costs_little_and_loses_nothin
     tmp_path: Path, drill_database: str, drill_engine: AsyncEngine, kafka_bootstrap_servers: str
 ) -> None:
     group = await _group_at_log_end(kafka_bootstrap_servers)
-    starts = await log_ends(kafka_bootstrap_servers, CLASS_TOPICS)
+    watches = await watch_topics(kafka_bootstrap_servers, CLASS_TOPICS)
     settings = _kafka_settings(drill_database, kafka_bootstrap_servers, group)
     async with running(tmp_path, "kafka-drill", **settings) as service:
         async with httpx.AsyncClient(base_url=service.url, timeout=30) as client:
@@ -196,7 +196,7 @@ async def test_a_90_second_kafka_outage_under_load_costs_little_and_loses_nothin
         )
 
     expected = await _expected_kafka_events(drill_engine)
-    records = await _received(kafka_bootstrap_servers, starts)
+    records = await _received(watches)
     delivery = _delivery(records, expected)
     noise = outage.lines_besides_access_log()
     by_event = Counter(str(line.get("event"))[:60] for line in noise)
@@ -234,7 +234,7 @@ async def test_a_backlog_written_while_kafka_is_down_survives_a_sigkill(
     tmp_path: Path, drill_database: str, drill_engine: AsyncEngine, kafka_bootstrap_servers: str
 ) -> None:
     group = await _group_at_log_end(kafka_bootstrap_servers)
-    starts = await log_ends(kafka_bootstrap_servers, CLASS_TOPICS)
+    watches = await watch_topics(kafka_bootstrap_servers, CLASS_TOPICS)
     settings = _kafka_settings(drill_database, kafka_bootstrap_servers, group)
     address = _kafka_address(kafka_bootstrap_servers)
     written = 0
@@ -275,7 +275,7 @@ async def test_a_backlog_written_while_kafka_is_down_survives_a_sigkill(
         )
     delivered_in = time.monotonic() - restarted_at
     expected = await _expected_kafka_events(drill_engine)
-    records = await _received(kafka_bootstrap_servers, starts)
+    records = await _received(watches)
     delivery = _delivery(records, expected)
     print(
         f"\nCrash drill: {written} writes accepted with Kafka down, SIGKILL; events {delivery};"

@@ -23,10 +23,12 @@ from tests.e2e.operations_support import (
     TEACHER,
     ServiceProcess,
     create_class,
+    descendants,
     eventually,
     free_port,
     service_environment,
     start_process,
+    stop_left_over_postgres,
 )
 
 pytestmark = pytest.mark.integration
@@ -65,24 +67,9 @@ def _serving_children(service: ServiceProcess) -> list[int]:
     """The serving process(es) under the reloader (the process that `service_pid` finds)."""
     return [
         pid
-        for pid in _descendants(service.service_pid())
+        for pid in descendants(service.service_pid())
         if b"\0serve" in Path(f"/proc/{pid}/cmdline").read_bytes()
     ]
-
-
-def _descendants(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    with contextlib.suppress(FileNotFoundError):
-        children = [int(item) for item in path.read_text().split()]
-        return children + [d for child in children for d in _descendants(child)]
-    return []
-
-
-def _stop_left_over_postgres(data_dir: Path) -> None:
-    pid_file = data_dir / "postmaster.pid"
-    if pid_file.exists():
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            os.kill(int(pid_file.read_text().split()[0]), signal.SIGINT)
 
 
 async def test_pdm_dev_serves_and_restarts_when_a_source_file_changes(tmp_path: Path) -> None:
@@ -120,7 +107,7 @@ async def test_pdm_dev_serves_and_restarts_when_a_source_file_changes(tmp_path: 
         assert "embedded_postgres_started" in service.output()
     finally:
         await service.close()
-        _stop_left_over_postgres(clone / ".run" / "postgres")
+        stop_left_over_postgres(clone / ".run" / "postgres")
 
 
 async def _run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str]:

@@ -33,7 +33,7 @@ from tests.e2e.matching_fixtures import (
     start_group_near_end,
     wire,
 )
-from tests.e2e.outage_support import log_ends, topic_records
+from tests.e2e.outage_support import appended, watch_topics
 from tests.fixtures.database import asyncpg_dsn
 from tests.fixtures.infrastructure import unique_name
 from tests.fixtures.previous_service import (
@@ -71,7 +71,7 @@ async def test_the_service_runs_on_the_taken_over_database(
     converted: tuple[str, PreviousDatabase], kafka_bootstrap_servers: str
 ) -> None:
     url, made = converted
-    starts = await log_ends(kafka_bootstrap_servers, PUBLISHED_TOPICS)
+    watches = await watch_topics(kafka_bootstrap_servers, PUBLISHED_TOPICS)
     stored = {
         row[0]: (row[1], row[2], json.loads(row[3]))
         for row in await _rows(
@@ -89,7 +89,7 @@ async def test_the_service_runs_on_the_taken_over_database(
             return rows[0][0] == 0
 
         await eventually(published, "the previous pending rows published")
-        records = await topic_records(kafka_bootstrap_servers, PUBLISHED_TOPICS, starts)
+        records = await appended(watches)
         ours = {
             envelope["event_id"]: (topic, key, envelope) for topic, key, envelope in stored.values()
         }

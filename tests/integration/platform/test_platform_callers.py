@@ -76,6 +76,7 @@ from tests.e2e.matching_fixtures import (
     TopicWatch,
     create_roster,
     ensure_topics,
+    eventually,
     nlp_essay,
     nlp_event,
     nlp_suggestion,
@@ -393,13 +394,7 @@ async def test_a_batch_from_nlp_serves_the_bff_harness_and_the_confirmation_cons
                 return dict(envelope)
         return None
 
-    envelope = None
-    for _ in range(100):
-        envelope = await confirmation()
-        if envelope is not None:
-            break
-        await asyncio.sleep(0.2)
-    assert envelope is not None, "no StudentAssociationsConfirmedV1 for the batch"
+    envelope = await eventually(confirmation, "the batch's StudentAssociationsConfirmedV1")
     assert envelope["event_type"] == CONFIRMED_TOPIC
     UUID(envelope["event_id"])
     UUID(envelope["correlation_id"])
