@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -70,15 +72,25 @@ def _apply(connection: Connection, direction: Direction, revision: str) -> None:
         command.downgrade(config, revision)
 
 
-async def migrate(url: str, direction: Direction, revision: str) -> None:
-    """Move the database at ``url`` to ``revision`` in one transaction (DDL is transactional)."""
+@asynccontextmanager
+async def _migration_transaction(url: str) -> AsyncIterator[AsyncConnection]:
+    """One connection in a transaction that holds the migration lock (concurrent migrations
+    wait for each other). The caller commits; leaving without a commit rolls back."""
     engine = create_async_engine(asyncpg_url(url), poolclass=pool.NullPool)
     try:
-        async with engine.begin() as conn:
+        async with engine.connect() as conn:
+            await conn.begin()
             await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-            await conn.run_sync(_apply, direction, revision)
+            yield conn
     finally:
         await engine.dispose()
+
+
+async def migrate(url: str, direction: Direction, revision: str) -> None:
+    """Move the database at ``url`` to ``revision`` in one transaction (DDL is transactional)."""
+    async with _migration_transaction(url) as conn:
+        await conn.run_sync(_apply, direction, revision)
+        await conn.commit()
 
 
 async def upgrade_to_head(url: str) -> None:
@@ -112,33 +124,25 @@ async def migrate_database(
     """``migrate``: this service's chain, after converting a previous-implementation database.
 
     One transaction, under the migration lock; a dry run rolls it back. Returns the report."""
-    engine = create_async_engine(asyncpg_url(url), poolclass=pool.NullPool)
-    try:
-        async with engine.connect() as conn:
-            transaction = await conn.begin()
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-            state = await database_state(conn, own_revisions())
-            refusal = state.refusal()
-            if refusal is not None:
-                raise TakeoverError(refusal)
-            if state.state is State.PREVIOUS_HEAD:
-                if not convert_previous:
-                    raise TakeoverError(TAKEOVER_ONLY_BY_MIGRATE)
-                report = await take_over(conn, options, upgrade=_upgrade_on, interrupt=interrupt)
-                lines = ["converted the previous implementation's database:", *report.lines()]
-            else:
-                before = state.revisions
-                await _upgrade_on(conn)
-                lines = [
-                    f"applied this service's migrations (was at {', '.join(before) or 'none'})"
-                ]
-            if options.dry_run:
-                await transaction.rollback()
-                return ["dry run: nothing was changed", *lines]
-            await transaction.commit()
-            return lines
-    finally:
-        await engine.dispose()
+    async with _migration_transaction(url) as conn:
+        state = await database_state(conn, own_revisions())
+        refusal = state.refusal()
+        if refusal is not None:
+            raise TakeoverError(refusal)
+        if state.state is State.PREVIOUS_HEAD:
+            if not convert_previous:
+                raise TakeoverError(TAKEOVER_ONLY_BY_MIGRATE)
+            report = await take_over(conn, options, upgrade=_upgrade_on, interrupt=interrupt)
+            lines = ["converted the previous implementation's database:", *report.lines()]
+        else:
+            before = state.revisions
+            await _upgrade_on(conn)
+            lines = [f"applied this service's migrations (was at {', '.join(before) or 'none'})"]
+        if options.dry_run:
+            await conn.rollback()
+            return ["dry run: nothing was changed", *lines]
+        await conn.commit()
+        return lines
 
 
 async def _upgrade_on(connection: AsyncConnection) -> None:

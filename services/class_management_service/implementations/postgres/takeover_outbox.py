@@ -69,15 +69,13 @@ async def copy_pending_outbox(
             CROSS JOIN LATERAL (SELECT {_KEY} AS key) k
             WHERE o.published_at IS NULL
             ORDER BY o.created_at, o.id
-            RETURNING (event_data::jsonb->>'event_id'), status
+            RETURNING status
             """
         )
     )
-    rows = result.all()
-    counts["outbox rows pending for Kafka"] = sum(1 for _, status in rows if status == "pending")
-    counts["outbox rows parked (the previous relay gave up)"] = sum(
-        1 for _, status in rows if status == "failed"
-    )
+    statuses = list(result.scalars())
+    counts["outbox rows pending for Kafka"] = statuses.count("pending")
+    counts["outbox rows parked (the previous relay gave up)"] = statuses.count("failed")
     counts["nil event ids replaced"] = int(
         (
             await connection.execute(
