@@ -25,7 +25,7 @@ export PYTHONPATH := $(CURDIR)/libs:$(CURDIR)/services
 # must not become the install target: $(VENV) is.
 unexport VIRTUAL_ENV PDM_PROJECT_ROOT
 
-.PHONY: help install services services-down lint format typecheck pytest test run dev migrate bench clean
+.PHONY: help install services services-down browser lint format typecheck pytest test run dev migrate bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -55,6 +55,11 @@ services: ## install if missing and start PostgreSQL, Redis and Kafka on 127.0.0
 services-down: ## stop the local PostgreSQL, Redis and Kafka
 	@bash scripts/services.sh down
 
+# The docs-page test drives Debian's Chromium (Playwright talks to it; no browser download).
+browser: ## install Debian's Chromium for the /docs browser test when it is missing
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
 lint: install ## ruff lint and format check, import layering contracts
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -70,7 +75,7 @@ typecheck: install ## mypy --strict on the libs and the service
 pytest: install ## run the test suite against the services in .local/services.env
 	source $(SERVICES_ENV) && $(VENV)/bin/pytest $(PYTEST_ARGS)
 
-test: install services lint typecheck pytest ## everything CI runs
+test: install services browser lint typecheck pytest ## everything CI runs
 
 # The service process never migrates a configured database (it refuses to start unless the
 # schema is at head, configuration.md §6); `make run` applies the migrations first.

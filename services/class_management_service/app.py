@@ -5,7 +5,6 @@ from __future__ import annotations
 from dishka import AsyncContainer
 from prometheus_client import CollectorRegistry
 from quart_dishka import QuartDishka
-from quart_schema import Info, QuartSchema
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from class_management_service import SERVICE_NAME, SERVICE_VERSION
@@ -17,6 +16,7 @@ from class_management_service.api import (
     student_routes,
 )
 from class_management_service.api.health_routes import BACKGROUND_KEY
+from class_management_service.api.openapi import allow_anonymous_roster, configure_openapi
 from class_management_service.background import Background, build_background, disabled_background
 from class_management_service.config import Settings
 from class_management_service.metrics import ServiceMetrics
@@ -53,15 +53,7 @@ def create_app(
         metrics.observe(await store.stats())
 
     register_http_metrics(app, registry, prefix="cms", before_scrape=refresh_gauges)
-    QuartSchema(
-        app,
-        info=Info(title=API_TITLE, version=SERVICE_VERSION),
-        openapi_path="/openapi.json",
-        swagger_ui_path="/docs",
-        redoc_ui_path=None,
-        scalar_ui_path=None,
-        convert_casing=False,
-    )
+    configure_openapi(app, title=API_TITLE, version=SERVICE_VERSION)
     # Student routes first: the literal "students" segment must win over {class_id}.
     app.register_blueprint(student_routes.blueprint)
     app.register_blueprint(class_routes.blueprint)
@@ -76,8 +68,9 @@ def create_app(
         # Resolving the metrics objects registers every series before the first scrape.
         await container.get(ServiceMetrics)
         await container.get(OutboxMetrics)
+        settings = await container.get(Settings)
+        allow_anonymous_roster(app, not settings.roster_require_service_credentials)
         if run_workers:
-            settings = await container.get(Settings)
             background = await build_background(container, settings, database_engine)
             app.extensions[BACKGROUND_KEY] = background
             background.start()

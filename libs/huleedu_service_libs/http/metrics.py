@@ -11,6 +11,10 @@ from collections.abc import Awaitable, Callable
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
 from quart import Quart, Response, g, request
+from quart_schema import tag
+
+from huleedu_service_libs.http.openapi_document import document_media
+from huleedu_service_libs.http.openapi_errors import document_errors
 
 _PLACEHOLDER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 UNMATCHED = "unmatched"
@@ -104,7 +108,13 @@ def register_http_metrics(
         return response
 
     @app.get("/metrics")
-    async def _metrics() -> Response:
+    @tag(["operations"])
+    @document_media(
+        "text/plain", {"type": "string"}, status=200, description="Prometheus text exposition"
+    )
+    @document_errors(500, 502)
+    async def metrics_exposition() -> Response:
+        """Prometheus metrics of this replica."""
         if before_scrape is not None:
             await before_scrape()
         return Response(generate_latest(registry), status=200, content_type=PROMETHEUS_CONTENT_TYPE)

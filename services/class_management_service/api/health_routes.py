@@ -7,6 +7,7 @@ import structlog
 from dishka import FromDishka
 from quart import Blueprint, Response, current_app
 from quart_dishka import inject
+from quart_schema import document_response, tag
 
 from class_management_service import SERVICE_NAME, SERVICE_VERSION
 from class_management_service.api.health_probes import (
@@ -17,6 +18,7 @@ from class_management_service.api.health_probes import (
     probe_redis,
     read_outbox,
 )
+from class_management_service.api.representations import Health
 from class_management_service.background import Background
 from class_management_service.config import Settings
 from huleedu_service_libs.http.responses import json_response
@@ -88,12 +90,16 @@ async def _report(
 
 
 @blueprint.get("/healthz")
+@tag(["operations"])
+@document_response(Health, 200)
+@document_response(Health, 503)
 @inject
 async def healthz(
     settings: FromDishka[Settings],
     store: FromDishka[OutboxStore],
     metrics: FromDishka[OutboxMetrics],
 ) -> Response:
+    """Dependency and worker status of this replica."""
     try:
         body, status_code = await _report(settings, store, metrics)
     except Exception as exc:  # the contract's fallback body when the health handler itself fails

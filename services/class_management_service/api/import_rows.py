@@ -17,6 +17,24 @@ CSV_HEADERS = (
     ("first_name", "last_name", "email", "legal_full_name"),
 )
 
+# The CSV form for the OpenAPI document: an uploaded file (``format: binary``, the way OpenAPI
+# describes one and client generators type it), whose rules the description gives.
+CSV_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "format": "binary",
+    "contentMediaType": "text/csv",
+    "description": (
+        "RFC 4180 CSV, UTF-8 (an initial BOM is ignored): the header `first_name,last_name,email`"
+        " or `first_name,last_name,email,legal_full_name`, then one record per student "
+        "(1-5,000); blank lines are skipped and an empty cell means absent. E-mails must be "
+        "distinct."
+    ),
+    "maxLength": 1_048_576,
+    "examples": [
+        "first_name,last_name,email\nAnna,Lindqvist,anna.lindqvist@example.com\nOmar,Haddad,\n"
+    ],
+}
+
 
 def rows_from_json(data: Any) -> list[ImportRow]:
     if not isinstance(data, list):

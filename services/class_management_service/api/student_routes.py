@@ -3,13 +3,27 @@
 from dishka import FromDishka
 from quart import Blueprint, Response, request
 from quart_dishka import inject
-from quart_schema import document_request
+from quart_schema import (
+    document_querystring,
+    document_request,
+    document_response,
+    security_scheme,
+    tag_blueprint,
+)
 
 from class_management_service.api.actor import current_teacher
+from class_management_service.api.openapi import TEACHER
 from class_management_service.api.presenters import pagination_json, student_json
+from class_management_service.api.representations import (
+    CreatedHeaders,
+    Message,
+    Student,
+    StudentPage,
+)
 from class_management_service.api.schemas import (
     CreateStudentBody,
     PersonNameBody,
+    StudentListQuery,
     UpdateStudentBody,
 )
 from class_management_service.application.students import (
@@ -19,10 +33,15 @@ from class_management_service.application.students import (
 )
 from huleedu_service_libs.error_handling import invalid_parameter
 from huleedu_service_libs.http.body import read_json_body
+from huleedu_service_libs.http.openapi_document import document_links
+from huleedu_service_libs.http.openapi_errors import document_errors
 from huleedu_service_libs.http.params import parse_pagination, parse_uuid
 from huleedu_service_libs.http.responses import json_response
 
 blueprint = Blueprint("students", __name__)
+tag_blueprint(blueprint, ["students"])
+
+_CREATED_STUDENT = "$response.body#/id"
 
 MAX_QUERY_LENGTH = 100
 
@@ -33,8 +52,13 @@ def _person_name(body: PersonNameBody) -> PersonName:
 
 @blueprint.get("/v1/classes/students")
 @blueprint.get("/v1/classes/students/")
+@document_querystring(StudentListQuery)
+@document_response(StudentPage)
+@document_errors(400, 401, 404, 500, 502)
+@security_scheme(TEACHER)
 @inject
 async def list_students(use_cases: FromDishka[StudentUseCases]) -> Response:
+    """List the caller's students, newest first, by class and text (also with a final `/`)."""
     actor = current_teacher()
     limit, offset = parse_pagination(request.args)
     raw_class_id = request.args.get("class_id")
@@ -59,8 +83,20 @@ async def list_students(use_cases: FromDishka[StudentUseCases]) -> Response:
 @blueprint.post("/v1/classes/students")
 @blueprint.post("/v1/classes/students/")
 @document_request(CreateStudentBody)
+@document_response(Student, 201, CreatedHeaders)
+@document_errors(400, 401, 409, 413, 500, 502)
+@document_links(
+    201,
+    {
+        "get_student": {"student_id": _CREATED_STUDENT},
+        "update_student": {"student_id": _CREATED_STUDENT},
+        "delete_student": {"student_id": _CREATED_STUDENT},
+    },
+)
+@security_scheme(TEACHER)
 @inject
 async def create_student(use_cases: FromDishka[StudentUseCases]) -> Response:
+    """Create a student, optionally enrolled in some of the caller's classes."""
     actor = current_teacher()
     body = await read_json_body(request, CreateStudentBody)
     created = await use_cases.create(
@@ -74,8 +110,12 @@ async def create_student(use_cases: FromDishka[StudentUseCases]) -> Response:
 
 
 @blueprint.get("/v1/classes/students/<student_id>")
+@document_response(Student)
+@document_errors(400, 401, 404, 500, 502)
+@security_scheme(TEACHER)
 @inject
 async def get_student(student_id: str, use_cases: FromDishka[StudentUseCases]) -> Response:
+    """Read one of the caller's students."""
     actor = current_teacher()
     found = await use_cases.get(actor, parse_uuid(student_id, "student_id"))
     return json_response(student_json(found))
@@ -83,8 +123,12 @@ async def get_student(student_id: str, use_cases: FromDishka[StudentUseCases]) -
 
 @blueprint.put("/v1/classes/students/<student_id>")
 @document_request(UpdateStudentBody)
+@document_response(Student)
+@document_errors(400, 401, 404, 409, 413, 500, 502)
+@security_scheme(TEACHER)
 @inject
 async def update_student(student_id: str, use_cases: FromDishka[StudentUseCases]) -> Response:
+    """Change a student's names or e-mail, and enrol in or leave classes."""
     actor = current_teacher()
     target = parse_uuid(student_id, "student_id")
     body = await read_json_body(request, UpdateStudentBody)
@@ -99,8 +143,12 @@ async def update_student(student_id: str, use_cases: FromDishka[StudentUseCases]
 
 
 @blueprint.delete("/v1/classes/students/<student_id>")
+@document_response(Message)
+@document_errors(400, 401, 404, 500, 502)
+@security_scheme(TEACHER)
 @inject
 async def delete_student(student_id: str, use_cases: FromDishka[StudentUseCases]) -> Response:
+    """Delete a student; pending essay associations then time out to the UNKNOWN student."""
     actor = current_teacher()
     await use_cases.delete(actor, parse_uuid(student_id, "student_id"))
     return json_response({"message": "Student deleted successfully"})
