@@ -218,8 +218,9 @@ def table(results: dict[str, Any]) -> str:
             if entry.get("fraction_of_raw") is not None
             else ""
         )
+        # A case without a target (the takeover) is a figure to watch, not a goal.
+        goal = f" target {entry['target']}: {met}" if "target" in entry else ""
         lines.append(
-            f"  {name:<15} {entry['value']:>10,} ({entry['headline']}{extra}{ratio})"
-            f" target {entry['target']}: {met}"
+            f"  {name:<15} {entry['value']:>10,} ({entry['headline']}{extra}{ratio}){goal}"
         )
     return "\n".join(lines)

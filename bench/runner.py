@@ -21,6 +21,7 @@ from bench.bulk import run_bulk
 from bench.capture import capture_recipes
 from bench.config import HTTP_OPERATIONS, REPO_ROOT, WORK_DIR, BenchConfig, load_config
 from bench.fixtures import prepare
+from bench.html_report import write_html_report
 from bench.http_cases import HttpBench, RawBench, write_scripts
 from bench.kafka_isolation import start_group_at_end
 from bench.pipelines import consumer_case, relay_case, takeover_case
@@ -322,6 +323,8 @@ async def main() -> int:
         run.service.stop()
         results = run.finish(started, failure)
         path = write_results(results)
+        report = write_html_report(results, path)
         print(table(results))
         print(f"\nresults: {path.relative_to(REPO_ROOT)} (and bench/results/latest.json)")
+        print(f"report: {report.relative_to(REPO_ROOT)} (and bench/results/latest.html)")
     return 0
