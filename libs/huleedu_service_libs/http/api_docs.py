@@ -11,7 +11,7 @@ import html
 from importlib import resources
 from typing import Any
 
-from quart import Blueprint, Quart, Response, current_app, json
+from quart import Blueprint, Response, current_app, json
 from quart_schema import hide, tag
 from werkzeug.exceptions import NotFound
 
@@ -62,7 +62,7 @@ def _read_asset(name: str) -> bytes:
 
 
 def docs_blueprint(title: str) -> Blueprint:
-    """The document, the page and its assets; the assets are read once, when first asked for."""
+    """The document, the page and its assets; each is built or read once, when first asked for."""
     blueprint = Blueprint("api_docs", __name__)
     page = _PAGE.format(title=html.escape(title), assets=ASSETS_PATH, openapi=OPENAPI_PATH)
     cache: dict[str, bytes] = {}
@@ -72,8 +72,10 @@ def docs_blueprint(title: str) -> Blueprint:
     @document_media("application/json", _DOCUMENT_SCHEMA, status=200, description="This document")
     async def openapi_document() -> Response:
         """The OpenAPI document of this API."""
-        schema = current_app.extensions["QUART_SCHEMA"].openapi_provider.schema()
-        return Response(json.dumps(schema), content_type="application/json")
+        if "openapi.json" not in cache:
+            schema = current_app.extensions["QUART_SCHEMA"].openapi_provider.schema()
+            cache["openapi.json"] = json.dumps(schema).encode()
+        return Response(cache["openapi.json"], content_type="application/json")
 
     @blueprint.get(DOCS_PATH)
     @tag(["operations"])
@@ -96,7 +98,3 @@ def docs_blueprint(title: str) -> Blueprint:
         return response
 
     return blueprint
-
-
-def register_api_docs(app: Quart, title: str) -> None:
-    app.register_blueprint(docs_blueprint(title))

@@ -111,10 +111,10 @@ class PlatformOpenAPIProvider(OpenAPIProvider):
     _cached: dict[str, Any] | None = None
 
     def schema(self) -> dict[str, Any]:
-        # Routes do not change once the app serves, so the document is built once.
+        """The document, built once (routes do not change once the app serves); read-only."""
         if self._cached is None:
             self._cached = super().schema()
-        return copy.deepcopy(self._cached)
+        return self._cached
 
     def generate_rules(self) -> Iterable[Rule]:
         # Quart's static-file route serves nothing here (no static folder): not part of the API.

@@ -10,7 +10,7 @@ from quart import Quart
 from quart_schema import Info, QuartSchema, Tag
 from quart_schema.openapi import SecuritySchemeBase
 
-from huleedu_service_libs.http.api_docs import register_api_docs
+from huleedu_service_libs.http.api_docs import docs_blueprint
 from huleedu_service_libs.http.auth import API_KEY_HEADER, SERVICE_ID_HEADER, USER_ID_HEADER
 from huleedu_service_libs.http.openapi_document import (
     ANONYMOUS_CALLERS_CONFIG,
@@ -76,4 +76,4 @@ def configure_openapi(app: Quart, *, title: str, version: str) -> None:
         convert_casing=False,
         openapi_provider_class=PlatformOpenAPIProvider,
     )
-    register_api_docs(app, title)
+    app.register_blueprint(docs_blueprint(title))
