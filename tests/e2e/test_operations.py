@@ -33,7 +33,10 @@ from sqlalchemy.engine import make_url
 from class_management_service.api.health_routes import BACKGROUND_KEY
 from class_management_service.app import create_app
 from class_management_service.di import make_container
-from class_management_service.implementations.postgres.migrations import upgrade_to_head
+from class_management_service.implementations.postgres.migrations import (
+    head_revision,
+    upgrade_to_head,
+)
 from common_core.topics import CLASS_CREATED_TOPIC
 from tests.e2e.matching_fixtures import TcpProxy
 from tests.e2e.operations_support import (
@@ -217,8 +220,8 @@ async def test_make_run_migrates_a_new_configured_database_then_serves(
         await service.close()
     connection = await asyncpg.connect(asyncpg_dsn(empty_database_url))
     try:
-        assert await connection.fetchval("SELECT version_num FROM alembic_version") == (
-            "0004_inbox_and_outbox"
+        assert (
+            await connection.fetchval("SELECT version_num FROM alembic_version") == head_revision()
         )
         assert await connection.fetchval("SELECT count(*) FROM classes") == 1
     finally:

@@ -4,6 +4,9 @@ A service keeps its own copy of the table in its own database, written in the sa
 as the change an event describes; the relay (``huleedu_service_libs.outbox.relay``) publishes
 the rows. Services put the table in their metadata with ``EventOutbox.__table__.to_metadata``,
 and create it through their own Alembic migration (with the NOTIFY trigger the relay wakes on).
+
+Every index is paid for on each of a row's three writes (insert, publish, delete), so only those
+the relay and housekeeping read are kept (``data-model.md`` §7.1).
 """
 
 from __future__ import annotations
@@ -56,12 +59,15 @@ class EventOutbox(OutboxBase):
         CheckConstraint(
             "(status = 'failed') = (failed_at IS NOT NULL)", name="ck_event_outbox_failed"
         ),
+        # The claim's scan of one destination's due rows, in the order they are taken.
         Index(
             "ix_event_outbox_pending",
+            "destination",
             "next_attempt_at",
             "seq",
             postgresql_where=text("status = 'pending'"),
         ),
+        # A key's pending rows in seq order: the "earlier row of this key" probe and the tails.
         Index(
             "ix_event_outbox_pending_key",
             "destination",
@@ -70,14 +76,12 @@ class EventOutbox(OutboxBase):
             postgresql_where=text("status = 'pending'"),
         ),
         Index("ix_event_outbox_failed", "destination", postgresql_where=text("status = 'failed'")),
+        # Housekeeping's delete of rows published before the retention cutoff.
         Index(
             "ix_event_outbox_published_at",
             "published_at",
             postgresql_where=text("status = 'published'"),
         ),
-        Index("ix_event_outbox_aggregate", "aggregate_type", "aggregate_id"),
-        Index("ix_event_outbox_event_type", "event_type"),
-        Index("ix_event_outbox_topic", "topic"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid)

@@ -16,8 +16,9 @@ class OutboxClaim(Protocol):
 
     @property
     def records(self) -> Sequence[OutboxRecord]:
-        """The claimed rows, at most one per ``event_key`` (only a key's earliest pending row is
-        eligible), so they may be published concurrently without reordering any key."""
+        """The claimed rows in ``seq`` order: for each key a run of consecutive pending rows
+        starting at the key's earliest one, ending before its first row not yet due. Rows of one
+        key are published in this order, and a row's failure leaves the rest of its key."""
         ...
 
     @property
@@ -40,8 +41,9 @@ class OutboxClaim(Protocol):
 
 class OutboxStore(Protocol):
     def claim(self, destination: str, limit: int) -> AbstractAsyncContextManager[OutboxClaim]:
-        """Lock up to ``limit`` eligible rows of ``destination`` (``data-model.md`` §7.3 step 1):
-        pending, due, not locked by another relay, and no earlier pending row with the same key.
+        """Up to ``limit`` rows of ``destination`` (``data-model.md`` §7.3 step 1): the heads of
+        keys (pending, due, not held by another relay, no earlier pending row of the key), then
+        the due rows that follow each head in its key. No key is held by two claims at once.
         """
         ...
 
@@ -71,9 +73,9 @@ class Publisher(Protocol):
     def destination(self) -> str: ...
 
     async def publish_batch(self, records: Sequence[OutboxRecord]) -> list[PublishOutcome]:
-        """Sends every row at once (one claim holds at most one row per key, so nothing needs
-        to wait for another's acknowledgement) and returns when each row is acknowledged or
-        failed: one outcome per row, in the order given. Never raises for a row's failure."""
+        """Sends every row at once, the rows of one key in the order given (one partition,
+        one connection), and returns when each row is acknowledged or failed: one outcome per
+        row, in the order given. Never raises for a row's failure."""
         ...
 
     async def close(self) -> None: ...

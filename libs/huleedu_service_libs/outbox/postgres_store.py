@@ -1,13 +1,26 @@
-"""``OutboxStore`` on PostgreSQL: ``FOR UPDATE SKIP LOCKED`` claims held open while publishing."""
+"""``OutboxStore`` on PostgreSQL: claims of key heads (``FOR UPDATE SKIP LOCKED``) and the rows
+behind them, held open while publishing."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, BigInteger, Float, Integer, String, Uuid, bindparam, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    Integer,
+    Row,
+    String,
+    Uuid,
+    bindparam,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import TextClause
@@ -21,25 +34,32 @@ from huleedu_service_libs.outbox.records import (
 
 DELETE_CHUNK_ROWS = 1000
 
-# Step 1 of the relay algorithm. The literal 'pending' (never a bind parameter) lets the planner
-# match the partial indexes even under a generic prepared plan: ix_event_outbox_pending serves
-# the outer scan, ix_event_outbox_pending_key the "no earlier pending row of this key" probe.
-# A row locked by another relay is skipped, and its later same-key rows stay blocked because the
-# probe still sees it pending, so no key is ever worked on by two relays at once.
+# Step 1 of the relay algorithm, in two statements (data-model.md §7.3).
 #
-# Rows are taken in ix_event_outbox_pending's own order, (next_attempt_at, seq), not by seq
-# alone: ORDER BY seq tempts the planner (whenever its statistics lag behind a drained backlog)
-# into walking uq_event_outbox_seq through every published row, 100-250 ms per claim on a
-# 300k-row table against 0.6 ms for this index walk, which stops after `limit` rows. Per-key
-# order is untouched, because the probe admits only each key's earliest pending row; only rows
-# of different keys may leave in another order, and those carry no ordering promise.
-CLAIM_SQL = """
+# HEADS locks the earliest pending row of up to `limit` keys. It looks only at the first
+# `window` due rows of the destination (ix_event_outbox_pending's own order), so its cost is
+# bounded by the window, not by how many rows wait behind a key: with a 10,000-row backlog of
+# one key the old unbounded scan probed all 10,000 rows to find one head (91 ms at 7,000).
+# The literal 'pending' (never a bind parameter) lets the planner match the partial indexes
+# under a generic prepared plan; ix_event_outbox_pending_key serves the "no earlier pending row
+# of this key" probe. A row locked by another relay is skipped, and the later rows of its key
+# stay blocked because the probe still sees it pending: no key is worked on by two relays.
+# With `window` NULL (LIMIT NULL is no limit) it is the full scan, used only when the window
+# held nothing claimable (heads waiting for a retry, or held by another relay, in front of
+# other keys' heads).
+HEADS_SQL = """
+WITH window_rows AS MATERIALIZED (
+    SELECT id
+    FROM event_outbox
+    WHERE status = 'pending' AND destination = :destination AND next_attempt_at <= now()
+    ORDER BY next_attempt_at, seq
+    LIMIT :window
+)
 SELECT o.id, o.seq, o.destination, o.event_type, o.topic, o.event_key, o.event_data,
        o.retry_count
 FROM event_outbox AS o
+JOIN window_rows USING (id)
 WHERE o.status = 'pending'
-  AND o.destination = :destination
-  AND o.next_attempt_at <= now()
   AND NOT EXISTS (
       SELECT 1
       FROM event_outbox AS earlier
@@ -53,20 +73,87 @@ LIMIT :limit
 FOR UPDATE OF o SKIP LOCKED
 """
 
-CLAIM_QUERY = (
-    text(CLAIM_SQL)
-    .bindparams(bindparam("destination", type_=String), bindparam("limit", type_=Integer))
-    .columns(
-        id=Uuid,
-        seq=BigInteger,
-        destination=String,
-        event_type=String,
-        topic=String,
-        event_key=String,
-        event_data=JSON,
-        retry_count=Integer,
+# TAILS reads, for each locked head, the rows that follow it in its key, so a one-key backlog
+# leaves a claim at a time instead of a row at a time. They need no lock of their own: while
+# the head is locked and pending, every other relay's probe finds it and leaves its key alone.
+# `due` lets the claim stop a key at its first row still waiting for a retry.
+TAILS_SQL = """
+SELECT t.id, t.seq, t.destination, t.event_type, t.topic, t.event_key, t.event_data,
+       t.retry_count, t.next_attempt_at <= now() AS due
+FROM unnest(CAST(:keys AS text[]), CAST(:seqs AS bigint[])) AS head(event_key, seq)
+CROSS JOIN LATERAL (
+    SELECT *
+    FROM event_outbox AS t
+    WHERE t.status = 'pending'
+      AND t.destination = :destination
+      AND t.event_key = head.event_key
+      AND t.seq > head.seq
+    ORDER BY t.seq
+    LIMIT :per_key
+) AS t
+ORDER BY t.event_key, t.seq
+"""
+
+_ROW_COLUMNS = {
+    "id": Uuid,
+    "seq": BigInteger,
+    "destination": String,
+    "event_type": String,
+    "topic": String,
+    "event_key": String,
+    "event_data": JSON,
+    "retry_count": Integer,
+}
+HEADS_QUERY = (
+    text(HEADS_SQL)
+    .bindparams(
+        bindparam("destination", type_=String),
+        bindparam("window", type_=Integer),
+        bindparam("limit", type_=Integer),
     )
+    .columns(**_ROW_COLUMNS)
 )
+TAILS_QUERY = (
+    text(TAILS_SQL)
+    .bindparams(
+        bindparam("destination", type_=String),
+        bindparam("keys", type_=ARRAY(String())),
+        bindparam("seqs", type_=ARRAY(BigInteger())),
+        bindparam("per_key", type_=Integer),
+    )
+    .columns(**_ROW_COLUMNS, due=Boolean)
+)
+# How many due rows the bounded head scan looks at, as a multiple of the claim's limit.
+WINDOW_FACTOR = 2
+
+
+def _record(row: Row[Any]) -> OutboxRecord:
+    return OutboxRecord(
+        id=row.id,
+        seq=row.seq,
+        destination=row.destination,
+        event_type=row.event_type,
+        topic=row.topic,
+        event_key=row.event_key,
+        event_data=row.event_data,
+        retry_count=row.retry_count,
+    )
+
+
+def _with_tails(heads: list[OutboxRecord], tails: Sequence[Row[Any]]) -> list[OutboxRecord]:
+    """Each key's run from its head up to its first row not yet due, in seq order overall."""
+    stopped: set[str] = set()
+    records = list(heads)
+    for row in tails:  # ordered by key, then seq
+        if row.event_key in stopped:
+            continue
+        if not row.due:
+            stopped.add(row.event_key)
+            continue
+        records.append(_record(row))
+    records.sort(key=lambda record: record.seq)
+    return records
+
 
 # Only future times matter: a due row that was not claimed is blocked by an earlier row of its key
 # (whose own time is then the one to wait for) or locked by another relay.
@@ -207,22 +294,7 @@ class PostgresOutboxStore:
     @asynccontextmanager
     async def claim(self, destination: str, limit: int) -> AsyncIterator[_PostgresClaim]:
         async with self._engine.begin() as connection:
-            result = await connection.execute(
-                CLAIM_QUERY, {"destination": destination, "limit": limit}
-            )
-            records = [
-                OutboxRecord(
-                    id=row.id,
-                    seq=row.seq,
-                    destination=row.destination,
-                    event_type=row.event_type,
-                    topic=row.topic,
-                    event_key=row.event_key,
-                    event_data=row.event_data,
-                    retry_count=row.retry_count,
-                )
-                for row in result
-            ]
+            records = await self._claim_rows(connection, destination, limit)
             next_due = None
             if not records:
                 next_due = (
@@ -231,6 +303,32 @@ class PostgresOutboxStore:
             claim = _PostgresClaim(connection, records, next_due)
             yield claim
             await claim.flush()
+
+    async def _claim_rows(
+        self, connection: AsyncConnection, destination: str, limit: int
+    ) -> list[OutboxRecord]:
+        heads: list[OutboxRecord] = []
+        for window in (limit * WINDOW_FACTOR, None):
+            result = await connection.execute(
+                HEADS_QUERY, {"destination": destination, "window": window, "limit": limit}
+            )
+            heads = [_record(row) for row in result]
+            if heads:
+                break
+        room = limit - len(heads)
+        if not heads or room < len(heads):
+            return heads
+        tails = await connection.execute(
+            TAILS_QUERY,
+            {
+                "destination": destination,
+                "keys": [head.event_key for head in heads],
+                "seqs": [head.seq for head in heads],
+                # An equal share of the room for every key keeps the claim within `limit`.
+                "per_key": room // len(heads),
+            },
+        )
+        return _with_tails(heads, tails.all())
 
     async def stats(self) -> OutboxStats:
         async with self._engine.connect() as connection:

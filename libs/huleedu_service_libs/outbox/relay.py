@@ -169,14 +169,19 @@ class OutboxRelay:
             async with self._store.claim(self._destination, self._config.batch_size) as claim:
                 records = claim.records
                 if records:
-                    # A claim holds at most one row per key, so one row's failure holds back
-                    # no other row of the claim: each is recorded on its own.
                     outcomes = await self._publisher.publish_batch(records)
+                    # Per key, rows count in seq order up to the key's first failure; the rows
+                    # after it stay as they were (no attempt counted), even if they were sent:
+                    # they go again after it, with their event_id. Other keys go on regardless.
+                    failed_keys: set[str] = set()
                     for record, error in zip(records, outcomes, strict=True):
+                        if record.event_key in failed_keys:
+                            continue
                         if error is None:
                             await claim.mark_published(record)
                             published.append(record)
                         else:
+                            failed_keys.add(record.event_key)
                             failures.append(await self._record_failure(claim, record, error))
                 next_due = claim.next_due_seconds
         except Exception:

@@ -196,7 +196,8 @@ async def test_notify_trigger_is_installed(migrated_database_url: str) -> None:
     assert len(rows) == 1
     name, enabled, definition = rows[0]
     assert (name, enabled) == ("trg_event_outbox_notify", "O")
-    assert "AFTER INSERT ON public.event_outbox FOR EACH ROW" in definition
+    # One call per INSERT statement, however many rows it writes.
+    assert "AFTER INSERT ON public.event_outbox FOR EACH STATEMENT" in definition
     assert "EXECUTE FUNCTION event_outbox_notify()" in definition
 
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from huleedu_service_libs.outbox.postgres_store import CLAIM_SQL, PostgresOutboxStore
+from huleedu_service_libs.outbox.postgres_store import HEADS_SQL, PostgresOutboxStore
 from tests.integration.outbox.support import (
     insert,
     kafka_message,
@@ -33,7 +33,7 @@ async def _claimed_seqs(store: PostgresOutboxStore, destination: str = "kafka") 
         return [record.seq for record in claim.records]
 
 
-async def test_claim_takes_the_first_due_pending_row_of_each_key_in_seq_order(
+async def test_claim_takes_each_due_keys_pending_rows_in_seq_order(
     store: PostgresOutboxStore, clean_database: AsyncEngine
 ) -> None:
     a1, b1, a2, c1, d1, e1 = await insert(
@@ -59,8 +59,54 @@ async def test_claim_takes_the_first_due_pending_row_of_each_key_in_seq_order(
         seq=d1,
     )
 
-    assert await _claimed_seqs(store) == [a1, b1, e1]
-    assert a2 not in await _claimed_seqs(store)
+    assert await _claimed_seqs(store) == [a1, b1, a2, e1]
+
+
+async def test_a_one_key_backlog_is_claimed_a_batch_at_a_time_up_to_its_first_row_not_due(
+    store: PostgresOutboxStore, clean_database: AsyncEngine
+) -> None:
+    seqs = await insert(clean_database, [kafka_message(TOPIC, "teacher")] * 250)
+    await _execute(
+        clean_database,
+        "UPDATE event_outbox SET next_attempt_at = now() + interval '1 hour' WHERE seq = :seq",
+        seq=seqs[150],
+    )
+
+    async with store.claim("kafka", 100) as claim:
+        first = [record.seq for record in claim.records]
+        for record in claim.records:
+            await claim.mark_published(record)
+    second = await _claimed_seqs(store)
+
+    assert (first, second) == (seqs[:100], seqs[100:150])
+
+
+async def test_heads_beyond_a_window_of_blocked_rows_are_still_claimed(
+    store: PostgresOutboxStore, clean_database: AsyncEngine
+) -> None:
+    # A head waiting an hour for its retry, 300 due rows of its key behind it (more than the
+    # claim's window of due rows), then another key's row.
+    blocked = await insert(clean_database, [kafka_message(TOPIC, "stuck")] * 301)
+    [other] = await insert(clean_database, [kafka_message(TOPIC, "other")])
+    await _execute(
+        clean_database,
+        "UPDATE event_outbox SET next_attempt_at = now() + interval '1 hour' WHERE seq = :seq",
+        seq=blocked[0],
+    )
+
+    assert await _claimed_seqs(store) == [other]
+
+
+async def test_a_second_claim_leaves_a_key_whose_run_the_first_holds(
+    store: PostgresOutboxStore, clean_database: AsyncEngine
+) -> None:
+    held = await insert(clean_database, [kafka_message(TOPIC, "a")] * 5)
+    [free] = await insert(clean_database, [kafka_message(TOPIC, "b")])
+    async with store.claim("kafka", 4) as first:
+        # Two heads, then an equal share (1) of the room for each key's rows behind it.
+        assert [record.seq for record in first.records] == [*held[:2], free]
+        async with asyncio.timeout(5), store.claim("kafka", 100) as second:
+            assert list(second.records) == []
 
 
 async def test_claimed_record_carries_the_stored_row(
@@ -142,7 +188,7 @@ async def test_a_failure_counts_an_attempt_and_schedules_the_retry(
     await insert(clean_database, [kafka_message(TOPIC, "a"), kafka_message(TOPIC, "a")])
     before = datetime.now(UTC)
     async with store.claim("kafka", 100) as claim:
-        [record] = claim.records
+        record, _behind = claim.records
         await claim.mark_failed(record, error="x" * 1500, retry_delay_seconds=60, park=False)
 
     first, second = await outbox_rows(clean_database)
@@ -290,7 +336,8 @@ async def test_claim_query_is_served_by_the_partial_indexes(clean_database: Asyn
         plan = "\n".join(
             row[0]
             for row in await connection.execute(
-                text("EXPLAIN " + CLAIM_SQL), {"destination": "kafka", "limit": 100}
+                text("EXPLAIN " + HEADS_SQL),
+                {"destination": "kafka", "window": 200, "limit": 100},
             )
         )
 

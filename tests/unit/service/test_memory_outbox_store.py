@@ -67,10 +67,10 @@ async def claimed(outbox: InMemoryOutboxStore, destination: str = "kafka") -> li
         return [record.seq for record in claim.records]
 
 
-async def test_claim_takes_the_first_due_pending_row_of_each_key_in_seq_order(
+async def test_claim_takes_each_due_keys_pending_rows_in_seq_order(
     outbox: InMemoryOutboxStore, write: Writer, store: InMemoryStore, clock: FixedClock
 ) -> None:
-    a1, b1, _a2, c1, d1, e1, _redis = await write(
+    a1, b1, a2, c1, d1, e1, _redis = await write(
         message("a"),
         message("b"),
         message("a", n=1),
@@ -82,7 +82,7 @@ async def test_claim_takes_the_first_due_pending_row_of_each_key_in_seq_order(
     update(store, c1, next_attempt_at=clock.now() + timedelta(hours=1))
     update(store, d1, status="published", published_at=clock.now())
 
-    assert await claimed(outbox) == [a1, b1, e1]
+    assert await claimed(outbox) == [a1, b1, a2, e1]
 
 
 async def test_claim_respects_the_limit_and_carries_the_row(
@@ -142,14 +142,14 @@ async def test_a_failure_counts_an_attempt_and_schedules_the_retry(
             claim.records[0], error="e" * 1200, retry_delay_seconds=30, park=False
         )
 
-    first, _ = rows(store)
+    first, second = rows(store)
     assert (first.status, first.retry_count, first.failed_at) == ("pending", 1, None)
     assert first.last_error == "e" * 1000
     assert first.next_attempt_at == clock.now() + timedelta(seconds=30)
     async with outbox.claim("kafka", 10) as claim:
         assert (list(claim.records), claim.next_due_seconds) == ([], 30)
     clock.advance(timedelta(seconds=30))
-    assert await claimed(outbox) == [first.seq]
+    assert await claimed(outbox) == [first.seq, second.seq]
 
 
 async def test_a_parked_row_is_failed_and_no_longer_blocks_its_key(

@@ -21,6 +21,7 @@ CHAIN = [
     "0002_classes_and_students",
     "0003_essay_student_associations",
     "0004_inbox_and_outbox",
+    "0005_lean_outbox",
 ]
 
 

@@ -108,18 +108,29 @@ class InMemoryOutboxStore:
             self._claimed -= ids
 
     def _eligible(self, destination: str, now: datetime, limit: int) -> list[OutboxRow]:
-        heads: list[OutboxRow] = []
-        seen_keys: set[str] = set()
+        """The PostgreSQL store's claim: key heads in (due time, seq) order, then each head's
+        following due rows with an equal share of the room left."""
+        by_key: dict[str, list[OutboxRow]] = {}
         for row in _pending_in_order(self._store.tables.outbox.values(), destination):
-            # Only the first pending row of a key may go; claimed rows still count as pending.
-            if row.event_key in seen_keys:
-                continue
-            seen_keys.add(row.event_key)
-            if row.id not in self._claimed and _due_at(row) <= now:
-                heads.append(row)
-        # The PostgreSQL store's order: due time first, then seq.
-        heads.sort(key=lambda row: (_due_at(row), row.seq))
-        return heads[:limit]
+            by_key.setdefault(row.event_key, []).append(row)
+        # Only the first pending row of a key may lead; claimed rows still count as pending.
+        runs = [
+            rows
+            for rows in by_key.values()
+            if rows[0].id not in self._claimed and _due_at(rows[0]) <= now
+        ]
+        runs.sort(key=lambda rows: (_due_at(rows[0]), rows[0].seq))
+        runs = runs[:limit]
+        room = limit - len(runs)
+        per_key = room // len(runs) if runs and room >= len(runs) else 0
+        claimed: list[OutboxRow] = []
+        for rows in runs:
+            claimed.append(rows[0])
+            for row in rows[1 : 1 + per_key]:
+                if _due_at(row) > now:
+                    break
+                claimed.append(row)
+        return sorted(claimed, key=lambda row: row.seq)
 
     def _next_due_seconds(self, destination: str, now: datetime) -> float | None:
         future = [
