@@ -77,6 +77,8 @@ class Recipe:
     fresh_count: int
     email_count: int
     rotation: tuple[dict[str, Any], ...] = ()
+    # The statements as captured, with the sample's own parameters (EXPLAIN, bench.plans).
+    samples: tuple[tuple[str, tuple[Any, ...] | None], ...] = ()
 
     def statements(self) -> list[str]:
         return [step.sql for step in self.steps]
@@ -210,6 +212,10 @@ def build_recipe(
         fresh_count=len(fresh),
         email_count=max(templater.emails, default=-1) + 1,
         rotation=tuple(rotation),
+        samples=tuple(
+            (statement, None if executemany else tuple(parameters))
+            for statement, parameters, executemany in recorder.statements
+        ),
     )
 
 

@@ -34,7 +34,8 @@ from class_management_service.domain.models import Student
 from class_management_service.implementations.postgres.engine import create_engine_for_url
 from huleedu_service_libs.outbox.kafka_publisher import KafkaPublisher
 from huleedu_service_libs.outbox.listener import OutboxListener
-from huleedu_service_libs.outbox.postgres_store import CLAIM_SQL, PostgresOutboxStore
+from huleedu_service_libs.outbox.postgres_store import PostgresOutboxStore
+from huleedu_service_libs.outbox.redis_publisher import RedisPublisher
 from huleedu_service_libs.outbox.relay import OutboxRelay, RelayConfig
 
 _RUNS = itertools.count()
@@ -60,9 +61,9 @@ VALUES (gen_random_uuid(), 'student', $2, 'huleedu.class.student.created.v1', $1
 _PENDING = "SELECT count(*) FROM event_outbox WHERE status = 'pending' AND topic = $1"
 _ROWS = "SELECT count(*) FROM event_outbox"
 _FAILURES = "SELECT count(*) FROM event_outbox WHERE topic = $1 AND retry_count > 0"
-_CLAIM = CLAIM_SQL.replace(":destination", "$1").replace(":limit", "$2")
 # Housekeeping with a short retention: the backlog is measured on a table of just itself.
 _PURGE_PUBLISHED = "DELETE FROM event_outbox WHERE status = 'published'"
+_PURGE_TOPIC = "DELETE FROM event_outbox WHERE topic = $1"
 _LATENCIES = """
 SELECT extract(epoch FROM published_at - created_at) * 1000 AS ms
 FROM event_outbox WHERE topic = $1 AND event_key LIKE 'steady-%' AND status = 'published'
@@ -114,22 +115,110 @@ async def _wait_drained(connection: Any, topic: str, timeout_s: float) -> tuple[
     return False, time.perf_counter()
 
 
-async def _claim_ms_on_current_table(connection: Any, topic: str, envelope: str) -> float:
-    """One claim of 100 rows (the relay's own SQL) with 5,000 pending rows on the table as the
-    run left it, published history included; median of three, rolled back."""
+_SEED_HISTORY = """
+INSERT INTO event_outbox
+    (id, aggregate_type, aggregate_id, event_type, topic, destination, event_key, event_data,
+     status, published_at)
+SELECT gen_random_uuid(), 'student', k, 'huleedu.class.student.created.v1', $1, 'kafka', k,
+       $2::json, 'published', clock_timestamp()
+FROM (SELECT gen_random_uuid()::text AS k FROM generate_series(1, $3)) AS keys
+"""
+# `rows` pending rows over `keys` keys (row n has key n % keys).
+_SEED_KEYS = """
+INSERT INTO event_outbox
+    (id, aggregate_type, aggregate_id, event_type, topic, destination, event_key, event_data,
+     status)
+SELECT gen_random_uuid(), 'student', 'k' || (n % $4), 'huleedu.class.student.created.v1', $1,
+       'kafka', 'shape-' || (n % $4), $2::json, 'pending'
+FROM generate_series(1, $3) AS n
+"""
+_SEED_ONE_TEACHER = """
+INSERT INTO event_outbox
+    (id, aggregate_type, aggregate_id, event_type, topic, destination, event_key, event_data,
+     status)
+SELECT gen_random_uuid(), 'teacher', $1, 'student_added_to_class', 'ws:' || $1, 'redis', $1,
+       $2::json, 'pending'
+FROM generate_series(1, $3)
+"""
+_PENDING_REDIS = "SELECT count(*) FROM event_outbox WHERE status = 'pending' AND event_key = $1"
+
+
+async def _claim_ms(engine: Any, batch_size: int) -> float:
+    """One claim through the store's own code (nothing marked, so nothing changes); median of 5."""
+    store = PostgresOutboxStore(engine)
     timings: list[float] = []
-    transaction = connection.transaction()
-    await transaction.start()
+    for _ in range(5):
+        started = time.perf_counter()
+        async with store.claim("kafka", batch_size) as claim:
+            assert claim.records, "the shape under test has claimable rows"
+        timings.append((time.perf_counter() - started) * 1000)
+    return round(sorted(timings)[2], 2)
+
+
+async def claim_shapes(
+    connection: Any, engine: Any, topic: str, envelope: str, *, batch_size: int, quick: bool
+) -> dict[str, Any]:
+    """A claim's cost against published history (0, 10k, 1M rows; 100k when quick) with 10,000
+    pending rows of 10,000 keys, and against the backlog's shape (10,000 pending rows over 1,
+    100 and 10,000 keys) on an empty history. Every row is removed again afterwards."""
+    history: dict[str, float] = {}
+    seeded = 0
+    await connection.execute(_SEED_KEYS, topic, envelope, 10_000, 10_000)
+    for rows in (0, 10_000, 100_000 if quick else 1_000_000):
+        await connection.execute(_SEED_HISTORY, topic, envelope, rows - seeded)
+        seeded = rows
+        await connection.execute("VACUUM ANALYZE event_outbox")
+        history[str(rows)] = await _claim_ms(engine, batch_size)
+    await connection.execute(_PURGE_TOPIC, topic)
+    shapes: dict[str, float] = {}
+    for keys in (1, 100, 10_000):
+        await connection.execute(_SEED_KEYS, topic, envelope, 10_000, keys)
+        await connection.execute("VACUUM ANALYZE event_outbox")
+        shapes[str(keys)] = await _claim_ms(engine, batch_size)
+        await connection.execute(_PURGE_TOPIC, topic)
+    await connection.execute("VACUUM ANALYZE event_outbox")
+    return {
+        "batch_size": batch_size,
+        "claim_ms_by_published_history_rows": history,
+        "claim_ms_by_pending_keys": shapes,
+        "pending_rows": 10_000,
+    }
+
+
+async def one_key_drain(
+    connection: Any, engine: Any, redis_url: str, *, rows: int, batch_size: int
+) -> dict[str, Any]:
+    """``rows`` notifications of one teacher (one key) drained by the Redis relay."""
+    teacher = f"bench-one-key-{next(_RUNS)}"
+    message = json.dumps({"event": "student_added_to_class", "data": {"teacher_id": teacher}})
+    publisher = RedisPublisher.from_url(redis_url)
+    relay = OutboxRelay(
+        store=PostgresOutboxStore(engine),
+        publisher=publisher,
+        config=RelayConfig(batch_size=batch_size, poll_interval_seconds=0.05),
+    )
+    await connection.execute(_SEED_ONE_TEACHER, teacher, message, rows)
+    await connection.execute("ANALYZE event_outbox")
+    stop = asyncio.Event()
+    began = time.perf_counter()
+    task = asyncio.create_task(relay.run(stop), name="bench-one-key-relay")
     try:
-        await connection.execute(_SEED, topic, envelope, 5_000)
-        await connection.execute("ANALYZE event_outbox")
-        for _ in range(3):
-            started = time.perf_counter()
-            await connection.fetch(_CLAIM, "kafka", 100)
-            timings.append((time.perf_counter() - started) * 1000)
+        left = rows
+        while left and time.perf_counter() - began < 60:
+            await asyncio.sleep(0.02)
+            left = int(await connection.fetchval(_PENDING_REDIS, teacher))
+        seconds = time.perf_counter() - began
     finally:
-        await transaction.rollback()
-    return round(sorted(timings)[1], 2)
+        stop.set()
+        await asyncio.wait([task], timeout=15)
+        await publisher.close()
+    return {
+        "rows": rows,
+        "drained": left == 0,
+        "seconds": round(seconds, 3),
+        "rows_per_s": round((rows - left) / seconds, 1),
+        "batch_size": batch_size,
+    }
 
 
 async def run_relay_case(
@@ -138,6 +227,8 @@ async def run_relay_case(
     token: str,
     probe: CpuProbe,
     *,
+    redis_url: str,
+    quick: bool,
     backlog_rows: int,
     drain_timeout_s: float,
     steady_rate: float,
@@ -170,11 +261,20 @@ async def run_relay_case(
     envelope = _envelope()
     try:
         await connection.execute(_SET_ASIDE)
-        history = {
-            "rows_in_outbox_before": int(await connection.fetchval(_ROWS)),
-            "claim_ms": await _claim_ms_on_current_table(connection, topic, envelope),
-        }
+        rows_before = int(await connection.fetchval(_ROWS))
         await connection.execute(_PURGE_PUBLISHED)
+        shapes = await claim_shapes(
+            connection,
+            engine,
+            topic,
+            envelope,
+            batch_size=settings.outbox_batch_size,
+            quick=quick,
+        )
+        shapes["rows_in_outbox_before"] = rows_before
+        one_key = await one_key_drain(
+            connection, engine, redis_url, rows=10_000, batch_size=settings.outbox_batch_size
+        )
         await connection.execute("VACUUM ANALYZE event_outbox")
         await connection.execute(_SEED, topic, envelope, backlog_rows)
         await connection.execute("ANALYZE event_outbox")
@@ -228,7 +328,8 @@ async def run_relay_case(
         await admin.close()
     return {
         "status": "ok",
-        "claim_with_published_history": history,
+        "claim_shapes": shapes,
+        "one_key_backlog": one_key,
         "backlog": backlog,
         "steady": steady,
         # A failed publish means the broker went away (other people's outage tests share it).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import pickle
@@ -10,27 +11,39 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 import structlog
 
-from bench import database
+from bench import database, district, plans
 from bench.bulk import run_bulk
 from bench.capture import capture_recipes
-from bench.config import HTTP_OPERATIONS, REPO_ROOT, WORK_DIR, BenchConfig, load_config
+from bench.config import (
+    HEADLINE_CONCURRENCY,
+    HTTP_OPERATIONS,
+    READ_OPERATIONS,
+    REPO_ROOT,
+    WORK_DIR,
+    BenchConfig,
+    load_config,
+)
 from bench.fixtures import prepare
 from bench.html_report import write_html_report
 from bench.http_cases import HttpBench, RawBench, write_scripts
 from bench.kafka_isolation import start_group_at_end
+from bench.outbox_watch import OutboxWatch
 from bench.pipelines import consumer_case, relay_case, takeover_case
 from bench.procfs import CpuProbe, QuietGate, boost, postmaster_pid
 from bench.profile import Profiler
+from bench.recipes import Recipe
 from bench.report import add_raw_fractions, build_summary, table, write_results
 from bench.service import ServiceProcess
 from bench.wrk import ensure_wrk
 from class_management_service.config import Settings
+from class_management_service.implementations.postgres.engine import create_engine_for_url
+from huleedu_service_libs.outbox.postgres_store import PostgresOutboxStore
 
 POSTGRES_DATA = REPO_ROOT / ".local" / "postgres" / "data"
 # Each case starts with an empty outbox: rows the service's relays did not publish during earlier
@@ -150,6 +163,10 @@ class Run:
         await database.execute(self.bench_url, _SET_ASIDE)
         return self.quiet.wait()
 
+    def _outbox_watch(self) -> OutboxWatch:
+        batch = self.config.service_settings.get("outbox_batch_size")
+        return OutboxWatch(self.bench_url, claim_rows=int(batch or self.defaults.outbox_batch_size))
+
     async def _sessions(self) -> int:
         """Connections ever opened to the bench database (pool churn shows up here)."""
         query = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
@@ -201,6 +218,8 @@ class Run:
                 await self._operation(http, raw, operation)
         if config.wants("bulk_import"):
             await self._bulk(raw, fixtures.bulk_pairs)
+        if config.scale == "district":
+            results["cases"]["district"] = await self._district(http, recipes)
         profiler = Profiler(config, self.service, http) if config.profile else None
         if profiler is not None:
             log("profiling HTTP operations that missed a target (py-spy)")
@@ -240,9 +259,15 @@ class Run:
             log(f"{operation} c={concurrency}: HTTP")
             gate = await self._ready(operation)
             sessions = await self._sessions()
-            item = http.run(operation, concurrency)
-            # Minus the one this query opens; includes the warm-up run.
-            item["db_sessions_opened"] = await self._sessions() - sessions - 1
+            if operation in READ_OPERATIONS:
+                item = http.run(operation, concurrency)
+            else:
+                with self._outbox_watch() as watch:
+                    item = http.run(operation, concurrency)
+                item["outbox"] = await watch.drain()
+            # Minus the ones this query and the watch open; includes the warm-up run.
+            opened_here = 1 if operation in READ_OPERATIONS else 3
+            item["db_sessions_opened"] = await self._sessions() - sessions - opened_here
             item["quiet_gate"] = gate
             item["outbox_pending_after"] = await self._outbox_pending()
             results["http"][operation][str(concurrency)] = item
@@ -260,21 +285,73 @@ class Run:
             results["raw_asyncpg"][operation][str(concurrency)] = base
             log(f"  {base['requests_per_s']} req/s, p95 {base['latency_ms']['p95']} ms")
 
+    async def _district(self, http: HttpBench, recipes: dict[str, Recipe]) -> dict[str, Any]:
+        """The HTTP cases at the headline concurrency again after growing the database to a
+        district, the plans of their statements on both, and the housekeeping of 10M rows."""
+        small = self.results["cases"]["http"]
+        headline = str(HEADLINE_CONCURRENCY)
+        log("district: plans on the small database")
+        found: dict[str, Any] = {"plans_small": await plans.explain(self.bench_url, recipes)}
+        log("district: seeding with COPY (1M students, 100k classes, 3M essays, 10M outbox rows)")
+        found["seed"] = await district.seed(self.bench_url)
+        log(f"  {found['seed']}")
+        found["plans_district"] = await plans.explain(self.bench_url, recipes)
+        found["http"] = {}
+        for operation in HTTP_OPERATIONS:
+            if not self.config.wants(operation) or headline not in small.get(operation, {}):
+                continue
+            log(f"district {operation} c={headline}")
+            await self._ready(f"district {operation}")
+            item = http.run(operation, HEADLINE_CONCURRENCY)
+            before = small[operation][headline]["latency_ms"]["p95"]
+            item["p95_x_small"] = round(item["latency_ms"]["p95"] / before, 2) if before else None
+            found["http"][operation] = item
+            log(f"  {item['requests_per_s']} req/s, p95 {item['latency_ms']['p95']} ms")
+        found["housekeeping"] = await self._housekeeping(http)
+        return found
+
+    async def _housekeeping(self, http: HttpBench) -> dict[str, Any]:
+        """Housekeeping's delete of the 10M published rows, with get_class measured meanwhile."""
+        engine = create_engine_for_url(self.bench_url, pool_size=2, max_overflow=0)
+        store = PostgresOutboxStore(engine)
+        cutoff = datetime.now(UTC) - timedelta(hours=self.defaults.outbox_retention_hours)
+        log("district: housekeeping the published outbox rows, get_class c=10 meanwhile")
+        await self._ready("district housekeeping")
+        began = time.perf_counter()
+        purge = asyncio.create_task(store.delete_published_before(cutoff))
+        try:
+            during = await asyncio.to_thread(http.run, "get_class", HEADLINE_CONCURRENCY)
+            still_running = not purge.done()
+            deleted = await purge
+        finally:
+            await engine.dispose()
+        seconds = time.perf_counter() - began
+        log(f"  {deleted} rows in {seconds:.1f} s; get_class p95 {during['latency_ms']['p95']} ms")
+        return {
+            "rows_deleted": deleted,
+            "seconds": round(seconds, 1),
+            "rows_per_s": round(deleted / seconds),
+            "get_class_during": during,
+            "load_ran_inside_housekeeping": still_running,
+        }
+
     async def _bulk(self, raw: RawBench, pairs: list[tuple[str, str]]) -> None:
         config, results = self.config, self.results["cases"]
         results["raw_asyncpg"]["bulk_import"] = {}
         for concurrency in (1,) if config.quick else (1, 2):
             log(f"bulk_import c={concurrency}: HTTP")
             gate = await self._ready("bulk_import")
-            item = await run_bulk(
-                self.service,
-                self.probe,
-                self.bench_url,
-                pairs,
-                concurrency=concurrency,
-                duration_s=config.bulk_duration_s / concurrency,
-                token=config.token,
-            )
+            with self._outbox_watch() as watch:
+                item = await run_bulk(
+                    self.service,
+                    self.probe,
+                    self.bench_url,
+                    pairs,
+                    concurrency=concurrency,
+                    duration_s=config.bulk_duration_s / concurrency,
+                    token=config.token,
+                )
+            item["outbox"] = await watch.drain()
             item["quiet_gate"] = gate
             item["outbox_pending_after"] = await self._outbox_pending()
             results["bulk_import"][str(concurrency)] = item
