@@ -136,8 +136,8 @@ _SEED_ONE_TEACHER = """
 INSERT INTO event_outbox
     (id, aggregate_type, aggregate_id, event_type, topic, destination, event_key, event_data,
      status)
-SELECT gen_random_uuid(), 'teacher', $1, 'student_added_to_class', 'ws:' || $1, 'redis', $1,
-       $2::json, 'pending'
+SELECT gen_random_uuid(), 'teacher', $1::text, 'student_added_to_class', 'ws:' || $1::text,
+       'redis', $1::text, $2::json, 'pending'
 FROM generate_series(1, $3)
 """
 _PENDING_REDIS = "SELECT count(*) FROM event_outbox WHERE status = 'pending' AND event_key = $1"

@@ -34,43 +34,64 @@ from huleedu_service_libs.outbox.records import (
 
 DELETE_CHUNK_ROWS = 1000
 
-# Step 1 of the relay algorithm, in two statements (data-model.md §7.3).
+# Step 1 of the relay algorithm (data-model.md §7.3): HEADS finds key heads, LOCK locks them,
+# TAILS adds the rows behind them. Each statement is shaped so that its plan does not depend on
+# the table's statistics, which are always stale in the one moment that matters: right after a
+# burst (a bulk import) fills an outbox whose last ANALYZE saw no pending row at all, the planner
+# believes the partial indexes hold one row, and a single-statement claim was planned as a scan
+# of every pending row per window row (2 s per claim at 25,000 pending rows).
 #
-# HEADS locks the earliest pending row of up to `limit` keys. It looks only at the first
-# `window` due rows of the destination (ix_event_outbox_pending's own order), so its cost is
-# bounded by the window, not by how many rows wait behind a key: with a 10,000-row backlog of
-# one key the old unbounded scan probed all 10,000 rows to find one head (91 ms at 7,000).
-# The literal 'pending' (never a bind parameter) lets the planner match the partial indexes
-# under a generic prepared plan; ix_event_outbox_pending_key serves the "no earlier pending row
-# of this key" probe. A row locked by another relay is skipped, and the later rows of its key
-# stay blocked because the probe still sees it pending: no key is worked on by two relays.
-# With `window` NULL (LIMIT NULL is no limit) it is the full scan, used only when the window
-# held nothing claimable (heads waiting for a retry, or held by another relay, in front of
-# other keys' heads).
+# HEADS reads, without locking, the first `window` due rows of the destination in
+# ix_event_outbox_pending's own order (its cost is bounded by the window, not by how many rows
+# wait behind one key: the old unbounded scan probed all 10,000 rows of a one-key backlog to
+# find one head). Only each key's earliest row in the window can be its head, so one probe per
+# key tells whether it is the key's first pending row. The probe is a
+# correlated scalar subquery, which PostgreSQL runs per row and cannot turn into a join over all
+# pending rows; asking for the key's first row in seq order (not "an earlier row") leaves
+# ix_event_outbox_pending_key, which holds each key's rows in that order, as the one index that
+# answers it without a sort, whatever the statistics say. The
+# literal 'pending' (never a bind parameter) lets the planner match the partial indexes under a
+# generic prepared plan. With `window` NULL (LIMIT NULL is no limit) it is the full scan, used
+# only when the window held no head (its rows all wait behind heads that are held by another
+# relay or not yet due), so heads further back are never starved.
 HEADS_SQL = """
-WITH window_rows AS MATERIALIZED (
-    SELECT id
-    FROM event_outbox
-    WHERE status = 'pending' AND destination = :destination AND next_attempt_at <= now()
-    ORDER BY next_attempt_at, seq
-    LIMIT :window
-)
-SELECT o.id, o.seq, o.destination, o.event_type, o.topic, o.event_key, o.event_data,
-       o.retry_count
-FROM event_outbox AS o
-JOIN window_rows USING (id)
-WHERE o.status = 'pending'
-  AND NOT EXISTS (
-      SELECT 1
-      FROM event_outbox AS earlier
-      WHERE earlier.status = 'pending'
-        AND earlier.destination = o.destination
-        AND earlier.event_key = o.event_key
-        AND earlier.seq < o.seq
-  )
-ORDER BY o.next_attempt_at, o.seq
+SELECT w.id
+FROM (
+    SELECT DISTINCT ON (c.event_key) c.id, c.destination, c.event_key, c.seq, c.next_attempt_at
+    FROM (
+        SELECT o.id, o.destination, o.event_key, o.seq, o.next_attempt_at
+        FROM event_outbox AS o
+        WHERE o.status = 'pending'
+          AND o.destination = :destination
+          AND o.next_attempt_at <= now()
+        ORDER BY o.next_attempt_at, o.seq
+        LIMIT :window
+    ) AS c
+    ORDER BY c.event_key, c.seq
+) AS w
+WHERE (
+    SELECT first.seq
+    FROM event_outbox AS first
+    WHERE first.status = 'pending'
+      AND first.destination = w.destination
+      AND first.event_key = w.event_key
+    ORDER BY first.seq
+    LIMIT 1
+) = w.seq
+ORDER BY w.next_attempt_at, w.seq
 LIMIT :limit
-FOR UPDATE OF o SKIP LOCKED
+"""
+
+# LOCK takes the heads found by primary key; with no status condition no partial index can
+# serve it. A head locked by another relay is skipped, and the later rows of its key stay
+# blocked because every probe still sees it pending: no key is worked on by two relays. One
+# that another relay published meanwhile comes back with its new status and is dropped.
+LOCK_SQL = """
+SELECT id, seq, destination, event_type, topic, event_key, event_data, retry_count, status
+FROM event_outbox
+WHERE id = ANY(:ids)
+ORDER BY next_attempt_at, seq
+FOR UPDATE SKIP LOCKED
 """
 
 # TAILS reads, for each locked head, the rows that follow it in its key, so a one-key backlog
@@ -111,7 +132,12 @@ HEADS_QUERY = (
         bindparam("window", type_=Integer),
         bindparam("limit", type_=Integer),
     )
-    .columns(**_ROW_COLUMNS)
+    .columns(id=Uuid)
+)
+LOCK_QUERY = (
+    text(LOCK_SQL)
+    .bindparams(bindparam("ids", type_=ARRAY(Uuid())))
+    .columns(**_ROW_COLUMNS, status=String)
 )
 TAILS_QUERY = (
     text(TAILS_SQL)
@@ -307,14 +333,22 @@ class PostgresOutboxStore:
     async def _claim_rows(
         self, connection: AsyncConnection, destination: str, limit: int
     ) -> list[OutboxRecord]:
-        heads: list[OutboxRecord] = []
+        ids: list[UUID] = []
         for window in (limit * WINDOW_FACTOR, None):
-            result = await connection.execute(
-                HEADS_QUERY, {"destination": destination, "window": window, "limit": limit}
+            ids = list(
+                (
+                    await connection.execute(
+                        HEADS_QUERY,
+                        {"destination": destination, "window": window, "limit": limit},
+                    )
+                ).scalars()
             )
-            heads = [_record(row) for row in result]
-            if heads:
+            if ids:
                 break
+        if not ids:
+            return []
+        locked = await connection.execute(LOCK_QUERY, {"ids": ids})
+        heads = [_record(row) for row in locked if row.status == "pending"]
         room = limit - len(heads)
         if not heads or room < len(heads):
             return heads

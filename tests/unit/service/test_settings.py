@@ -37,7 +37,7 @@ def test_defaults_are_the_contract_table() -> None:
     assert settings.effective_log_format is LogFormat.CONSOLE
     assert settings.health_check_timeout_seconds == 2.0
     assert settings.database_url is None
-    assert (settings.db_pool_size, settings.db_max_overflow) == (10, 20)
+    assert (settings.db_pool_size, settings.db_max_overflow) == (30, 0)
     assert (settings.db_pool_recycle_seconds, settings.db_pool_pre_ping) == (3600, True)
     assert settings.embedded_database_dir == Path(".run/postgres")
     assert settings.use_mock_repository is False

@@ -27,8 +27,8 @@ def asyncpg_url(raw: str) -> str:
 def create_engine_for_url(
     url: str,
     *,
-    pool_size: int = 10,
-    max_overflow: int = 20,
+    pool_size: int = 30,
+    max_overflow: int = 0,
     pool_recycle_seconds: int = 3600,
     pool_pre_ping: bool = True,
     connect_timeout_seconds: float = 5.0,
