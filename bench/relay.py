@@ -41,7 +41,7 @@ from huleedu_service_libs.outbox.relay import OutboxRelay, RelayConfig
 _RUNS = itertools.count()
 _SET_ASIDE = """
 UPDATE event_outbox SET status = 'published', published_at = clock_timestamp()
-WHERE status = 'pending'
+WHERE id IN (SELECT id FROM event_outbox WHERE status = 'pending' FOR UPDATE SKIP LOCKED)
 """
 _SEED = """
 INSERT INTO event_outbox

@@ -48,9 +48,10 @@ from huleedu_service_libs.outbox.postgres_store import PostgresOutboxStore
 POSTGRES_DATA = REPO_ROOT / ".local" / "postgres" / "data"
 # Each case starts with an empty outbox: rows the service's relays did not publish during earlier
 # cases would otherwise load (and be billed to) later ones. What a case leaves is reported.
+# Rows a relay holds are left to it (locking them too could deadlock with its claim).
 _SET_ASIDE = """
 UPDATE event_outbox SET status = 'published', published_at = clock_timestamp()
-WHERE status = 'pending'
+WHERE id IN (SELECT id FROM event_outbox WHERE status = 'pending' FOR UPDATE SKIP LOCKED)
 """
 _OUTBOX_PENDING = """
 SELECT destination, count(*) AS pending FROM event_outbox WHERE status = 'pending'

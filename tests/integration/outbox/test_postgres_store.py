@@ -343,3 +343,48 @@ async def test_claim_query_is_served_by_the_partial_indexes(clean_database: Asyn
 
     assert "Seq Scan" not in plan, plan
     assert "ix_event_outbox_pending" in plan, plan
+
+
+async def test_a_burst_after_a_quiet_analyze_is_claimed_through_the_indexes(
+    store: PostgresOutboxStore, clean_database: AsyncEngine
+) -> None:
+    # The statistics say "nothing pending" (the last ANALYZE saw only published rows), then a
+    # bulk import writes thousands: the moment a claim planned on statistics went wrong.
+    await _execute(
+        clean_database,
+        """
+        INSERT INTO event_outbox (id, aggregate_type, aggregate_id, event_type, topic,
+                                  destination, event_key, event_data, status, published_at)
+        SELECT gen_random_uuid(), 'class', 'h' || n, 't', 't', 'kafka', 'h' || n, '{}'::json,
+               'published', now()
+        FROM generate_series(1, 2000) AS n
+        """,
+    )
+    await _execute(clean_database, "ANALYZE event_outbox")
+    await _execute(
+        clean_database,
+        """
+        INSERT INTO event_outbox (id, aggregate_type, aggregate_id, event_type, topic,
+                                  destination, event_key, event_data, status)
+        SELECT gen_random_uuid(), 'student', 's' || n, 't', 't', 'kafka', 's' || (n % 3000),
+               '{}'::json, 'pending'
+        FROM generate_series(1, 6000) AS n
+        """,
+    )
+    async with clean_database.begin() as connection:
+        plan = "\n".join(
+            row[0]
+            for row in await connection.execute(
+                text("EXPLAIN " + HEADS_SQL),
+                {"destination": "kafka", "window": 200, "limit": 100},
+            )
+        )
+    first_row_probe = plan[plan.index("SubPlan") :]
+
+    assert "Seq Scan" not in plan, plan
+    assert "ix_event_outbox_pending_key" in first_row_probe, plan
+    assert "event_key = " in first_row_probe, plan
+    # And the claim itself: 100 heads of distinct keys, the earliest first.
+    async with store.claim("kafka", 100) as claim:
+        keys = [record.event_key for record in claim.records]
+    assert keys == [f"s{n}" for n in range(1, 101)]
