@@ -76,6 +76,79 @@ def http_figure(results: dict[str, Any], metric: str) -> go.Figure | None:
     return figure
 
 
+def backlog_figure(results: dict[str, Any]) -> go.Figure | None:
+    """Pending outbox rows over each write case's run (``OutboxWatch``), one line per
+    concurrency: a line that does not come back to zero is delivery falling behind."""
+    cases = results["cases"]
+    panels: list[tuple[str, dict[str, Any]]] = [
+        (operation, cases.get("http", {}).get(operation, {}))
+        for operation in ("create_class", "create_student")
+    ]
+    panels.append(("bulk_import", cases.get("bulk_import", {})))
+    panels = [
+        (name, runs)
+        for name, runs in panels
+        if any(isinstance(item, dict) and "outbox" in item for item in runs.values())
+    ]
+    if not panels:
+        return None
+    figure = make_subplots(rows=1, cols=len(panels), subplot_titles=[name for name, _ in panels])
+    for col, (_, runs) in enumerate(panels, start=1):
+        for concurrency, item in sorted(runs.items(), key=lambda pair: int(pair[0])):
+            timeline = item.get("outbox", {}).get("timeline", []) if isinstance(item, dict) else []
+            if not timeline:
+                continue
+            figure.add_trace(
+                go.Scatter(
+                    x=[point[0] for point in timeline],
+                    y=[point[1] + point[2] for point in timeline],
+                    name=f"c={concurrency}",
+                    mode="lines",
+                ),
+                row=1,
+                col=col,
+            )
+        figure.update_xaxes(title_text="seconds into the case", row=1, col=col)
+        figure.update_yaxes(title_text="pending outbox rows", rangemode="tozero", row=1, col=col)
+    figure.update_layout(title="Outbox backlog during the write cases", height=360)
+    return figure
+
+
+def district_figure(results: dict[str, Any]) -> go.Figure | None:
+    """p95 at the headline concurrency on the small database against the district's."""
+    district = results["cases"].get("district", {})
+    measured = district.get("http", {}) if isinstance(district, dict) else {}
+    if not measured:
+        return None
+    small = results["cases"].get("http", {})
+    operations = sorted(measured)
+    figure = go.Figure()
+    for label, values in (
+        (
+            "small database",
+            [small[op]["10"]["latency_ms"]["p95"] for op in operations],
+        ),
+        ("district database", [measured[op]["latency_ms"]["p95"] for op in operations]),
+    ):
+        figure.add_trace(go.Bar(x=operations, y=values, name=label))
+    during = district.get("housekeeping", {}).get("get_class_during")
+    if during:
+        figure.add_trace(
+            go.Bar(
+                x=["get_class"],
+                y=[during["latency_ms"]["p95"]],
+                name="district, during housekeeping",
+            )
+        )
+    figure.update_layout(
+        title="Scale model: p95 at concurrency 10, small against district database",
+        yaxis_title="p95 latency, ms",
+        barmode="group",
+        height=380,
+    )
+    return figure
+
+
 def summary_table(summary: dict[str, Any]) -> str:
     """The headline figures with their targets, as an HTML table."""
     rows = []
@@ -102,7 +175,12 @@ def summary_table(summary: dict[str, Any]) -> str:
 def render(results: dict[str, Any]) -> str:
     figures = [
         figure
-        for figure in (http_figure(results, "throughput"), http_figure(results, "p95"))
+        for figure in (
+            http_figure(results, "throughput"),
+            http_figure(results, "p95"),
+            backlog_figure(results),
+            district_figure(results),
+        )
         if figure is not None
     ]
     # The first chart carries plotly's script (inline), the others reuse it.

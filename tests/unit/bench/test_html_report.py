@@ -73,3 +73,24 @@ def test_the_report_is_written_beside_the_json(tmp_path: Path) -> None:
     written = write_html_report(RESULTS, json_path)
     assert written == tmp_path / "bench-20261202T120000Z.html"
     assert (tmp_path / "latest.html").read_text() == written.read_text()
+
+
+def test_the_report_draws_each_write_cases_backlog_and_the_scale_model() -> None:
+    results = json.loads(json.dumps(RESULTS))
+    create = results["cases"]["http"]["create_class"]["10"]
+    create["outbox"] = {"timeline": [[0.0, 0, 0], [0.5, 40, 40], [1.0, 5, 5]]}
+    results["cases"]["district"] = {
+        "http": {"get_class": figures(800.0, 21.0)},
+        "housekeeping": {"get_class_during": figures(700.0, 30.0)},
+    }
+
+    traces = plotted(render(results))
+
+    backlog = next(t for t in traces if t["name"] == "c=10")
+    assert (backlog["x"], backlog["y"]) == ([0.0, 0.5, 1.0], [0, 80, 10])
+    bars = {t["name"]: t["y"] for t in traces if t.get("type") == "bar"}
+    assert bars == {
+        "small database": [17.0],
+        "district database": [21.0],
+        "district, during housekeeping": [30.0],
+    }
