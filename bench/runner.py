@@ -53,10 +53,6 @@ _SET_ASIDE = """
 UPDATE event_outbox SET status = 'published', published_at = clock_timestamp()
 WHERE id IN (SELECT id FROM event_outbox WHERE status = 'pending' FOR UPDATE SKIP LOCKED)
 """
-_OUTBOX_PENDING = """
-SELECT destination, count(*) AS pending FROM event_outbox WHERE status = 'pending'
-GROUP BY destination
-"""
 
 
 def log(message: str) -> None:
@@ -173,10 +169,6 @@ class Run:
         query = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
         return await database.fetch_count(self.bench_url, query)
 
-    async def _outbox_pending(self) -> dict[str, int]:
-        rows = await database.fetch_rows(self.bench_url, _OUTBOX_PENDING)
-        return {str(row["destination"]): int(row["pending"]) for row in rows}
-
     async def execute(self) -> None:
         config, results = self.config, self.results
         results["machine"]["postgresql"] = await database.server_facts(
@@ -266,11 +258,10 @@ class Run:
                 with self._outbox_watch() as watch:
                     item = http.run(operation, concurrency)
                 item["outbox"] = await watch.drain()
-            # Minus the ones this query and the watch open; includes the warm-up run.
+            # Minus the ones this query and the watch's two open; includes the warm-up run.
             opened_here = 1 if operation in READ_OPERATIONS else 3
             item["db_sessions_opened"] = await self._sessions() - sessions - opened_here
             item["quiet_gate"] = gate
-            item["outbox_pending_after"] = await self._outbox_pending()
             results["http"][operation][str(concurrency)] = item
             log(
                 f"  {item['requests_per_s']} req/s, p95 {item['latency_ms']['p95']} ms,"
@@ -354,7 +345,6 @@ class Run:
                 )
             item["outbox"] = await watch.drain()
             item["quiet_gate"] = gate
-            item["outbox_pending_after"] = await self._outbox_pending()
             results["bulk_import"][str(concurrency)] = item
             log(f"  {item['students_per_s']} students/s, errors {item['errors']}")
             log(f"bulk_import c={concurrency}: raw_asyncpg (service paused)")

@@ -42,18 +42,17 @@ DELETE_CHUNK_ROWS = 1000
 # of every pending row per window row (2 s per claim at 25,000 pending rows).
 #
 # HEADS reads, without locking, the first `window` due rows of the destination in
-# ix_event_outbox_pending's own order (its cost is bounded by the window, not by how many rows
-# wait behind one key: the old unbounded scan probed all 10,000 rows of a one-key backlog to
-# find one head). Only each key's earliest row in the window can be its head, so one probe per
-# key tells whether it is the key's first pending row. The probe is a
-# correlated scalar subquery, which PostgreSQL runs per row and cannot turn into a join over all
-# pending rows; asking for the key's first row in seq order (not "an earlier row") leaves
-# ix_event_outbox_pending_key, which holds each key's rows in that order, as the one index that
-# answers it without a sort, whatever the statistics say. The
-# literal 'pending' (never a bind parameter) lets the planner match the partial indexes under a
-# generic prepared plan. With `window` NULL (LIMIT NULL is no limit) it is the full scan, used
-# only when the window held no head (its rows all wait behind heads that are held by another
-# relay or not yet due), so heads further back are never starved.
+# ix_event_outbox_pending's own order, so its cost is bounded by the window, not by how many rows
+# wait behind one key (the old unbounded scan probed all 10,000 rows of a one-key backlog to find
+# one head). Only each key's earliest row in the window can be its head, so one probe per key
+# tells whether it is the key's first pending row. The probe is a correlated scalar subquery,
+# which PostgreSQL runs per row and cannot turn into a join over all pending rows; asking for the
+# key's first row in seq order (not "an earlier row") leaves ix_event_outbox_pending_key, which
+# holds each key's rows in that order, as the one index that answers it without a sort, whatever
+# the statistics say. The literal 'pending' (never a bind parameter) lets the planner match the
+# partial indexes under a generic prepared plan. With `window` NULL (LIMIT NULL is no limit) it
+# is the full scan, used only when the window held no head (its rows all wait behind heads held
+# by another relay or not yet due), so heads further back are never starved.
 HEADS_SQL = """
 SELECT w.id
 FROM (
